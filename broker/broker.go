@@ -1,0 +1,122 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/xaad-dev/xaad/broker/discovery"
+	"github.com/xaad-dev/xaad/broker/identity"
+	"github.com/xaad-dev/xaad/broker/internal/httpx"
+)
+
+// Broker holds the enterprise identity and the tokens of every MCP server.
+// Create one with [New], then call [Broker.Load].
+type Broker struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	disc     *discovery.Client
+	verifier *identity.Verifier
+	flights  singleflight.Group
+
+	// mu guards the fields below. Upstream calls never run under it.
+	mu         sync.RWMutex
+	ident      *identityRecord
+	servers    map[string]*server
+	idpMeta    *discovery.AuthServer
+	idpFetched time.Time
+}
+
+// server is the in-memory state of one MCP server.
+type server struct {
+	url      string
+	scopes   []string
+	keepWarm bool
+	origin   Origin
+
+	meta      *metadata
+	tokens    map[string]*Token // by scopeKey of the requested scopes
+	lastErr   *Error
+	lastRefAt time.Time
+	counters  Counters
+}
+
+type metadata struct {
+	resource *discovery.Resource
+	as       *discovery.AuthServer
+	fetched  time.Time
+}
+
+// New checks cfg and returns a broker with nothing loaded yet.
+func New(cfg Config) (*Broker, error) {
+	if cfg.IdP.Issuer == "" {
+		return nil, errors.New("broker: the IdP issuer is not configured")
+	}
+	if _, err := httpx.CheckURL(cfg.IdP.Issuer); err != nil {
+		return nil, fmt.Errorf("broker: IdP issuer: %w", err)
+	}
+	if cfg.IdP.TokenEndpoint != "" {
+		if _, err := httpx.CheckURL(cfg.IdP.TokenEndpoint); err != nil {
+			return nil, fmt.Errorf("broker: IdP token endpoint: %w", err)
+		}
+	}
+	if err := cfg.IdP.Auth.Validate(); err != nil {
+		return nil, fmt.Errorf("broker: IdP client: %w", err)
+	}
+	for iss, a := range cfg.AuthServers {
+		if err := a.Validate(); err != nil {
+			return nil, fmt.Errorf("broker: client at %s: %w", iss, err)
+		}
+	}
+	if cfg.DefaultClient != nil {
+		if err := cfg.DefaultClient.Validate(); err != nil {
+			return nil, fmt.Errorf("broker: default client: %w", err)
+		}
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = defaultHTTPClient()
+	}
+	b := &Broker{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		disc:    &discovery.Client{HTTP: cfg.HTTP, Timeout: cfg.timeout()},
+		servers: make(map[string]*server),
+	}
+	if b.log == nil {
+		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if b.now == nil {
+		b.now = time.Now
+	}
+	b.verifier = &identity.Verifier{Issuer: cfg.IdP.Issuer, ClientID: cfg.IdP.Auth.ClientID, HTTP: cfg.HTTP, Now: b.now}
+	for _, sc := range cfg.Servers {
+		if _, err := httpx.CheckURL(sc.URL); err != nil {
+			return nil, fmt.Errorf("broker: server: %w", err)
+		}
+		b.servers[sc.URL] = &server{url: sc.URL, scopes: normScopes(sc.Scopes), keepWarm: sc.KeepWarm, origin: OriginConfig, tokens: map[string]*Token{}}
+	}
+	return b, nil
+}
+
+// Load reads the identity, user-added servers and cached tokens from the
+// store. Records that no longer apply (expired tokens, servers the
+// configuration no longer allows) are dropped.
+func (b *Broker) Load(ctx context.Context) error {
+	if b.cfg.Store == nil {
+		return nil
+	}
+	return b.load()
+}
+
+func (b *Broker) timeoutCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	// One flight makes at most about six upstream calls.
+	return context.WithTimeout(ctx, 6*b.cfg.timeout())
+}

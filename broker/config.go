@@ -1,0 +1,89 @@
+package broker
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/xaad-dev/xaad/broker/grant"
+)
+
+// Store persists the broker's records. The broker owns what the records mean
+// and encodes them itself; the store keeps opaque bytes (and may seal them).
+// Implementations must be safe for concurrent use.
+type Store interface {
+	Put(bucket, key string, value []byte) error
+	Delete(bucket, key string) error
+	// List returns every key and value of bucket; an unknown bucket is empty.
+	List(bucket string) (map[string][]byte, error)
+}
+
+// IdPConfig is the enterprise identity provider.
+type IdPConfig struct {
+	// Issuer is the IdP's issuer identifier.
+	Issuer string
+	// TokenEndpoint, when empty, is discovered from Issuer.
+	TokenEndpoint string
+	// Auth is the client's authentication at the IdP token endpoint; its
+	// ClientID is the audience of the ID tokens.
+	Auth grant.ClientAuth
+}
+
+// ServerConfig is an MCP server known from configuration.
+type ServerConfig struct {
+	URL string
+	// Scopes requested when a caller names none; empty means the scopes
+	// the server advertises.
+	Scopes   []string
+	KeepWarm bool
+}
+
+// Config configures a Broker. Only IdP is required.
+type Config struct {
+	IdP IdPConfig
+	// AuthServers holds the client's credentials per authorization server,
+	// keyed by issuer exactly as the server publishes it.
+	AuthServers map[string]grant.ClientAuth
+	// DefaultClient, if set, is used at any authorization server not in
+	// AuthServers.
+	DefaultClient *grant.ClientAuth
+	Servers       []ServerConfig
+	// AllowUnlisted lets callers use and add MCP servers that are not in
+	// Servers.
+	AllowUnlisted bool
+
+	// Store persists identity, servers and tokens; nil keeps them in memory.
+	Store Store
+	// HTTP makes every upstream call; nil means a client with sane timeouts.
+	HTTP *http.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives operational logs; nil discards them.
+	Logger *slog.Logger
+	// Timeout bounds each upstream HTTP call; zero means 15 s.
+	Timeout time.Duration
+	// DiscoveryTTL is how long discovered metadata is trusted before it is
+	// fetched again; zero means 1 h.
+	DiscoveryTTL time.Duration
+}
+
+func (c *Config) timeout() time.Duration {
+	if c.Timeout > 0 {
+		return c.Timeout
+	}
+	return 15 * time.Second
+}
+
+func (c *Config) discoveryTTL() time.Duration {
+	if c.DiscoveryTTL > 0 {
+		return c.DiscoveryTTL
+	}
+	return time.Hour
+}
+
+func defaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = 30 * time.Second
+	t.MaxIdleConnsPerHost = 4
+	return &http.Client{Transport: t, Timeout: 60 * time.Second}
+}

@@ -1,0 +1,15 @@
+// Package discovery finds, for one MCP server URL, its protected resource
+// metadata (RFC 9728) and the metadata of its authorization server
+// (RFC 8414 or OpenID Connect Discovery), in the order the MCP authorization
+// specification gives, and validates them strictly: the PRM resource must
+// equal the server URL, the AS issuer must equal the issuer it was fetched
+// for, byte for byte, and the AS must offer the jwt-bearer grant.
+//
+// Documents that fail validation are discarded whole, never half-used.
+//
+// The MCP go-sdk's oauthex package was evaluated for this job. Its
+// WWW-Authenticate parser is used. Its metadata fetchers are not: they
+// refuse private addresses (enterprise MCP servers live on intranets),
+// require PKCE support from every AS (a jwt-bearer-only AS has none), and
+// compare issuers after normalisation rather than byte for byte.
+package discovery

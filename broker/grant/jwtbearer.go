@@ -1,0 +1,71 @@
+package grant
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// BearerRequest asks an MCP authorization server for an access token.
+type BearerRequest struct {
+	// Assertion is the ID-JAG; it is sent once and never again.
+	Assertion string
+	Scopes    []string
+	// Resource is the MCP server's resource identifier (RFC 8707).
+	Resource string
+}
+
+// AccessToken is an issued MCP access token.
+type AccessToken struct {
+	Token     string
+	Type      string
+	ExpiresAt time.Time
+	// ReceivedAt is the local time the answer arrived; expiry counts from it.
+	ReceivedAt time.Time
+	Scopes     []string
+}
+
+// DefaultLifetime is assumed when an authorization server omits expires_in
+// (RFC 6749 §5.1 only recommends it). It is short on purpose: an unknown
+// lifetime is refreshed early rather than served after the server dropped it.
+const DefaultLifetime = 5 * time.Minute
+
+// JWTBearer runs the RFC 7523 §2.1 grant with the ID-JAG as assertion.
+func JWTBearer(ctx context.Context, ep *Endpoint, r BearerRequest) (*AccessToken, error) {
+	form := url.Values{
+		"grant_type": {GrantJWTBearer},
+		"assertion":  {r.Assertion},
+	}
+	if len(r.Scopes) > 0 {
+		form.Set("scope", strings.Join(r.Scopes, " "))
+	}
+	if r.Resource != "" {
+		form.Set("resource", r.Resource)
+	}
+	tr, received, err := ep.post(ctx, "jwt-bearer grant", form)
+	if err != nil {
+		return nil, err
+	}
+	name := "jwt-bearer grant at " + ep.URL
+	if tr.AccessToken == "" {
+		return nil, fmt.Errorf("%s: %w: access_token is missing", name, ErrMalformed)
+	}
+	if !strings.EqualFold(tr.TokenType, "Bearer") {
+		// DPoP-bound tokens need proofs this client does not make yet.
+		return nil, fmt.Errorf("%s: %w: token_type is %q, want Bearer", name, ErrMalformed, tr.TokenType)
+	}
+	ttl, ok, err := expiresIn(tr.ExpiresIn)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if !ok {
+		ttl = DefaultLifetime
+	}
+	scopes := splitScope(tr.Scope)
+	if tr.Scope == "" {
+		scopes = append([]string(nil), r.Scopes...)
+	}
+	return &AccessToken{Token: tr.AccessToken, Type: "Bearer", ExpiresAt: received.Add(ttl), ReceivedAt: received, Scopes: scopes}, nil
+}

@@ -1,0 +1,144 @@
+package broker
+
+import (
+	"context"
+	"slices"
+
+	"github.com/xaad-dev/xaad/broker/internal/httpx"
+)
+
+// AddServer registers an MCP server. Servers from the configuration cannot
+// be changed this way; others are allowed only when the configuration
+// allows unlisted servers.
+func (b *Broker) AddServer(ctx context.Context, url string, scopes []string, keepWarm bool) (ServerInfo, error) {
+	if _, err := httpx.CheckURL(url); err != nil {
+		return ServerInfo{}, newError(ReasonInvalidArgument, true, err, "bad MCP server URL")
+	}
+	scopes = normScopes(scopes)
+	b.mu.Lock()
+	if s, ok := b.servers[url]; ok && s.origin == OriginConfig {
+		b.mu.Unlock()
+		return ServerInfo{}, newError(ReasonConfig, true, nil, "%s is defined in the configuration file; change it there", url)
+	}
+	if !b.cfg.AllowUnlisted {
+		b.mu.Unlock()
+		return ServerInfo{}, newError(ReasonServerNotAllowed, true, nil, "%s is not in the configured servers, and the configuration does not allow others", url)
+	}
+	s, ok := b.servers[url]
+	if !ok {
+		s = &server{url: url, origin: OriginUser, tokens: map[string]*Token{}}
+		b.servers[url] = s
+	}
+	s.scopes, s.keepWarm = scopes, keepWarm
+	b.mu.Unlock()
+	if err := b.persist(bucketServers, url, serverRecord{V: recordVersion, URL: url, Scopes: scopes, KeepWarm: keepWarm}); err != nil {
+		return ServerInfo{}, newError(ReasonInternal, false, err, "cannot store the server")
+	}
+	return b.serverInfo(url)
+}
+
+// RemoveServer forgets a user-added server and its tokens.
+func (b *Broker) RemoveServer(ctx context.Context, url string) error {
+	b.mu.Lock()
+	s, ok := b.servers[url]
+	switch {
+	case !ok:
+		b.mu.Unlock()
+		return newError(ReasonNotFound, true, nil, "%s is not a known server", url)
+	case s.origin == OriginConfig:
+		b.mu.Unlock()
+		return newError(ReasonConfig, true, nil, "%s is defined in the configuration file; remove it there", url)
+	}
+	delete(b.servers, url)
+	b.mu.Unlock()
+	b.unpersist(bucketServers, url)
+	b.unpersistPrefix(bucketTokens, url+"\x00")
+	return nil
+}
+
+// Servers describes every known server, sorted by URL.
+func (b *Broker) Servers() []ServerInfo {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make([]ServerInfo, 0, len(b.servers))
+	for _, s := range b.servers {
+		out = append(out, b.serverInfoLocked(s))
+	}
+	slices.SortFunc(out, func(a, b ServerInfo) int {
+		if a.URL < b.URL {
+			return -1
+		}
+		if a.URL > b.URL {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+func (b *Broker) serverInfo(url string) (ServerInfo, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	s, ok := b.servers[url]
+	if !ok {
+		return ServerInfo{}, newError(ReasonNotFound, true, nil, "%s is not a known server", url)
+	}
+	return b.serverInfoLocked(s), nil
+}
+
+func (b *Broker) serverInfoLocked(s *server) ServerInfo {
+	info := ServerInfo{
+		URL: s.url, Scopes: slices.Clone(s.scopes), KeepWarm: s.keepWarm, Origin: s.origin,
+		LastRefreshAt: s.lastRefAt, Counters: s.counters, State: ServerIdle,
+	}
+	if s.meta != nil {
+		info.Resource = s.meta.resource.Resource
+		info.AuthServer = s.meta.as.Issuer
+	}
+	now := b.now()
+	for _, t := range s.tokens {
+		if info.Resource == "" {
+			info.Resource, info.AuthServer = t.Resource, t.AuthServer
+		}
+		if t.ExpiresAt.After(now) && t.ExpiresAt.After(info.TokenExpiresAt) {
+			info.TokenExpiresAt = t.ExpiresAt
+			info.State = ServerReady
+		}
+	}
+	if s.lastErr != nil {
+		info.LastError = s.lastErr.Error()
+		info.LastErrorReason = s.lastErr.Reason
+		if info.State != ServerReady {
+			info.State = ServerFailed
+		}
+	}
+	return info
+}
+
+// serverFor returns the server entry for url, creating a user entry when
+// unlisted servers are allowed.
+func (b *Broker) serverFor(url string) (*server, error) {
+	if _, err := httpx.CheckURL(url); err != nil {
+		return nil, newError(ReasonInvalidArgument, true, err, "bad MCP server URL")
+	}
+	b.mu.RLock()
+	s, ok := b.servers[url]
+	b.mu.RUnlock()
+	if ok {
+		return s, nil
+	}
+	if !b.cfg.AllowUnlisted {
+		return nil, newError(ReasonServerNotAllowed, true, nil, "%s is not in the configured servers; ask your administrator to add it", url)
+	}
+	b.mu.Lock()
+	s, ok = b.servers[url]
+	if !ok {
+		s = &server{url: url, origin: OriginUser, tokens: map[string]*Token{}}
+		b.servers[url] = s
+	}
+	b.mu.Unlock()
+	if !ok {
+		_ = b.persist(bucketServers, url, serverRecord{V: recordVersion, URL: url})
+	}
+	return s, nil
+}

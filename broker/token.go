@@ -1,0 +1,222 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/xaad-dev/xaad/broker/grant"
+)
+
+// expirySkew is subtracted from every expiry: a token this close to its end
+// is not handed out, because it may expire on the way to the server.
+const expirySkew = 10 * time.Second
+
+// Token returns an access token for the MCP server, from the cache when a
+// cached token is valid for MinValid, otherwise from one shared upstream
+// flight. The returned Token is the caller's copy.
+func (b *Broker) Token(ctx context.Context, req TokenRequest) (*Token, error) {
+	if req.MinValid < 0 {
+		return nil, newError(ReasonInvalidArgument, true, nil, "min_valid_for is negative")
+	}
+	srv, err := b.serverFor(req.ServerURL)
+	if err != nil {
+		return nil, err
+	}
+	scopes := normScopes(req.Scopes)
+	key := scopeKey(scopes)
+	start := b.now()
+	if !req.Force {
+		if t := b.cached(srv, key, req.MinValid, true); t != nil {
+			return t, nil
+		}
+	}
+	ch := b.flights.DoChan(tokenKey(srv.url, key), func() (any, error) {
+		// A flight that finished between our cache check and DoChan has
+		// already done the work: reuse it rather than mint again.
+		if t := b.cachedSince(srv, key, req.MinValid, start, req.Force); t != nil {
+			return t, nil
+		}
+		fctx, cancel := b.timeoutCtx(context.WithoutCancel(ctx))
+		defer cancel()
+		return b.refresh(fctx, srv, scopes)
+	})
+	var res singleflight.Result
+	select {
+	case res = <-ch:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if res.Err != nil {
+		return nil, res.Err
+	}
+	t := *res.Val.(*Token)
+	if t.ExpiresAt.Sub(b.now()) < req.MinValid+expirySkew {
+		return nil, newError(ReasonInvalidArgument, true, nil,
+			"the server's tokens live %s, less than the requested min_valid_for of %s", t.ExpiresAt.Sub(t.RefreshedAt).Round(time.Second), req.MinValid)
+	}
+	return &t, nil
+}
+
+// cached returns a copy of a cached token valid for at least minValid.
+func (b *Broker) cached(srv *server, key string, minValid time.Duration, countHit bool) *Token {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t, ok := srv.tokens[key]
+	if !ok || t.ExpiresAt.Sub(b.now()) < minValid+expirySkew {
+		return nil
+	}
+	if countHit {
+		srv.counters.CacheHits++
+	}
+	c := *t
+	if c.Source == SourceNetwork {
+		c.Source = SourceMemory
+	}
+	return &c
+}
+
+// cachedSince is cached for a request that started at start: a forced
+// request accepts only a token refreshed after it started.
+func (b *Broker) cachedSince(srv *server, key string, minValid time.Duration, start time.Time, force bool) *Token {
+	t := b.cached(srv, key, minValid, false)
+	if t == nil || (force && t.RefreshedAt.Before(start)) {
+		return nil
+	}
+	t.Source = SourceMemory
+	return t
+}
+
+// refresh runs discovery, the token exchange and the jwt-bearer grant for
+// one server and scope set, with the bounded retries of the renewal ladder
+// (protocol.md §2 step 7): a fresh ID-JAG for every grant, one retry of the
+// grant after invalid_grant, one re-discovery after invalid_target.
+func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*Token, error) {
+	t, err := b.mint(ctx, srv, scopes)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err != nil {
+		var be *Error
+		if !errors.As(err, &be) {
+			be = newError(ReasonInternal, false, err, "token refresh failed")
+		}
+		srv.lastErr = be
+		srv.counters.Failures++
+		b.log.Warn("token refresh failed", slog.String("server", srv.url), slog.String("reason", string(be.Reason)), slog.String("error", be.Error()))
+		return nil, be
+	}
+	srv.lastErr = nil
+	srv.lastRefAt = t.RefreshedAt
+	srv.counters.Refreshes++
+	srv.tokens[scopeKey(scopes)] = t
+	c := *t
+	return &c, nil
+}
+
+func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token, error) {
+	subject, err := b.subjectToken()
+	if err != nil {
+		return nil, err
+	}
+	meta, err := b.metadata(ctx, srv, false)
+	if err != nil {
+		return nil, err
+	}
+	idp, err := b.idpEndpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	asAuth, err := b.asClient(meta.as.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	want := b.effectiveScopes(srv, meta, scopes)
+
+	exchange := func(meta *metadata) (*grant.IDJAG, error) {
+		return grant.Exchange(ctx, idp, grant.ExchangeRequest{
+			SubjectToken: subject, Audience: meta.as.Issuer, Resource: meta.resource.Resource, Scopes: want,
+		})
+	}
+	jag, err := exchange(meta)
+	if isCode(err, "invalid_target") {
+		// The metadata may have moved; look again once (protocol.md §4.1).
+		if fresh, derr := b.metadata(ctx, srv, true); derr == nil {
+			meta = fresh
+			jag, err = exchange(meta)
+		}
+	}
+	if err != nil {
+		return nil, classifyIdP(err)
+	}
+	asEP := &grant.Endpoint{URL: meta.as.TokenEndpoint, Issuer: meta.as.Issuer, Auth: asAuth, HTTP: b.cfg.HTTP, Now: b.now}
+	bearer := func(jag *grant.IDJAG) (*grant.AccessToken, error) {
+		return grant.JWTBearer(ctx, asEP, grant.BearerRequest{Assertion: jag.Assertion, Scopes: jag.Scopes, Resource: meta.resource.Resource})
+	}
+	at, err := bearer(jag)
+	if isCode(err, "invalid_grant") {
+		// The ID-JAG may have expired or been judged a replay; mint a
+		// fresh one, once. The rejected one is never sent again.
+		b.log.Info("authorization server refused the ID-JAG; retrying once with a fresh one", slog.String("server", srv.url))
+		jag, err = exchange(meta)
+		if err != nil {
+			return nil, classifyIdP(err)
+		}
+		at, err = bearer(jag)
+	}
+	if err != nil {
+		return nil, classifyAS(err)
+	}
+	t := &Token{
+		AccessToken: at.Token, Type: at.Type, ExpiresAt: at.ExpiresAt, RefreshedAt: at.ReceivedAt,
+		Scopes: at.Scopes, Resource: meta.resource.Resource, AuthServer: meta.as.Issuer, ServerURL: srv.url, Source: SourceNetwork,
+	}
+	_ = b.persist(bucketTokens, tokenKey(srv.url, scopeKey(scopes)), tokenRecord{
+		V: recordVersion, ServerURL: srv.url, RequestedScopes: scopes, AccessToken: t.AccessToken, Type: t.Type,
+		ExpiresAt: t.ExpiresAt, RefreshedAt: t.RefreshedAt, Scopes: t.Scopes, Resource: t.Resource, AuthServer: t.AuthServer,
+	})
+	b.log.Info("access token issued", slog.String("server", srv.url), slog.String("as", meta.as.Issuer),
+		slog.String("token_fp", Fingerprint(t.AccessToken)), slog.Time("exp", t.ExpiresAt))
+	return t, nil
+}
+
+// effectiveScopes picks the scopes to request (MCP authorization, scope
+// selection): the caller's, else the server's configured ones, else the
+// 401 challenge's, else everything the server advertises.
+func (b *Broker) effectiveScopes(srv *server, meta *metadata, requested []string) []string {
+	if len(requested) > 0 {
+		return requested
+	}
+	b.mu.RLock()
+	configured := srv.scopes
+	b.mu.RUnlock()
+	switch {
+	case len(configured) > 0:
+		return configured
+	case len(meta.resource.ChallengeScopes) > 0:
+		return meta.resource.ChallengeScopes
+	default:
+		var out []string
+		for _, s := range meta.resource.ScopesSupported {
+			// offline_access is an IdP scope, never a resource scope.
+			if s != "offline_access" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+}
+
+// asClient returns the client credentials for the authorization server.
+func (b *Broker) asClient(issuer string) (grant.ClientAuth, error) {
+	if a, ok := b.cfg.AuthServers[issuer]; ok {
+		return a, nil
+	}
+	if b.cfg.DefaultClient != nil {
+		return *b.cfg.DefaultClient, nil
+	}
+	return grant.ClientAuth{}, newError(ReasonConfig, true, nil,
+		"no client credentials for authorization server %q; add an [[authorization_server]] section with this issuer, or a [default_client]", issuer)
+}

@@ -1,0 +1,150 @@
+package broker
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Source tells where a served token came from.
+type Source int
+
+// Sources.
+const (
+	SourceMemory  Source = iota + 1 // cached in memory
+	SourceDisk                      // loaded from the store at start-up
+	SourceNetwork                   // fetched for this request
+)
+
+func (s Source) String() string {
+	switch s {
+	case SourceMemory:
+		return "memory"
+	case SourceDisk:
+		return "disk"
+	case SourceNetwork:
+		return "network"
+	}
+	return "unknown"
+}
+
+// Token is an access token for one MCP server and scope set.
+type Token struct {
+	AccessToken string
+	Type        string
+	ExpiresAt   time.Time
+	RefreshedAt time.Time
+	// Scopes are the granted scopes.
+	Scopes []string
+	// Resource is the validated PRM resource; AuthServer the AS issuer.
+	Resource   string
+	AuthServer string
+	ServerURL  string
+	Source     Source
+	// Stale reports a token served although its refresh failed;
+	// StaleReason says why.
+	Stale       bool
+	StaleReason string
+}
+
+// TokenRequest asks for an access token.
+type TokenRequest struct {
+	ServerURL string
+	// Scopes requested; empty means the server's defaults.
+	Scopes []string
+	// MinValid is how long the token must stay valid; a cached token
+	// that expires sooner is replaced first.
+	MinValid time.Duration
+	// Force replaces any cached token (for a token the server rejected).
+	Force bool
+}
+
+// IdentityState is the state of the enterprise sign-in.
+type IdentityState int
+
+// Identity states.
+const (
+	SignedOut IdentityState = iota
+	SignedIn
+	NeedsLogin
+)
+
+func (s IdentityState) String() string {
+	return [...]string{"signed out", "signed in", "needs login"}[s]
+}
+
+// IdentityInfo describes the enterprise identity without its tokens.
+type IdentityInfo struct {
+	State           IdentityState
+	Issuer          string
+	Subject         string
+	ExpiresAt       time.Time
+	HasRefreshToken bool
+	// Verified reports whether the ID token's signature was checked.
+	Verified bool
+	// Reason explains NeedsLogin.
+	Reason string
+}
+
+// Origin tells where a server entry comes from.
+type Origin int
+
+// Origins.
+const (
+	OriginConfig Origin = iota + 1
+	OriginUser
+)
+
+// ServerState summarises a server's tokens.
+type ServerState int
+
+// Server states.
+const (
+	ServerIdle   ServerState = iota + 1 // no token yet
+	ServerReady                         // a valid token is cached
+	ServerFailed                        // the last attempt failed and no valid token exists
+)
+
+// Counters are per-server event counts since start.
+type Counters struct {
+	Refreshes uint64
+	Failures  uint64
+	CacheHits uint64
+}
+
+// ServerInfo describes one MCP server.
+type ServerInfo struct {
+	URL             string
+	Scopes          []string
+	KeepWarm        bool
+	Origin          Origin
+	Resource        string
+	AuthServer      string
+	State           ServerState
+	TokenExpiresAt  time.Time
+	LastRefreshAt   time.Time
+	LastError       string
+	LastErrorReason Reason
+	Counters        Counters
+}
+
+// normScopes sorts and de-duplicates scopes so equal sets share a cache entry.
+func normScopes(in []string) []string {
+	var out []string
+	for _, s := range in {
+		out = append(out, strings.Fields(s)...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func scopeKey(scopes []string) string { return strings.Join(scopes, " ") }
+
+// Fingerprint is a short, non-reversible handle for a secret, for logs and
+// audit: the first 8 hex digits of its SHA-256.
+func Fingerprint(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:4])
+}

@@ -1,0 +1,243 @@
+package client
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/xaad-dev/xaad/client/clienttest"
+	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
+)
+
+// fakeProvider hands out tokens[0] normally and tokens[1] on ForceRefresh,
+// and records every request.
+type fakeProvider struct {
+	tokens [2]string
+	err    error
+
+	mu   sync.Mutex
+	reqs []TokenRequest
+}
+
+func (f *fakeProvider) GetToken(_ context.Context, r TokenRequest) (*Token, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reqs = append(f.reqs, r)
+	if f.err != nil {
+		return nil, f.err
+	}
+	if r.ForceRefresh {
+		return &Token{AccessToken: f.tokens[1]}, nil
+	}
+	return &Token{AccessToken: f.tokens[0]}, nil
+}
+
+func (f *fakeProvider) forced() []bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []bool
+	for _, r := range f.reqs {
+		out = append(out, r.ForceRefresh)
+	}
+	return out
+}
+
+// mcpServer accepts only "Bearer good" and records what each request carried.
+type mcpServer struct {
+	mu     sync.Mutex
+	auths  []string
+	bodies []string
+}
+
+func (m *mcpServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	m.mu.Lock()
+	m.auths = append(m.auths, r.Header.Get("Authorization"))
+	m.bodies = append(m.bodies, string(body))
+	m.mu.Unlock()
+	if r.Header.Get("Authorization") != "Bearer good" {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		http.Error(w, "no", http.StatusUnauthorized)
+		return
+	}
+	io.WriteString(w, "ok")
+}
+
+func (m *mcpServer) seen() ([]string, []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.auths...), append([]string(nil), m.bodies...)
+}
+
+func TestTransport(t *testing.T) {
+	tests := []struct {
+		name       string
+		tokens     [2]string
+		newReq     func(url string) *http.Request
+		wantStatus int
+		wantAuths  []string
+		wantForced []bool
+	}{
+		{
+			name:       "valid token",
+			tokens:     [2]string{"good", "unused"},
+			newReq:     postReplayable,
+			wantStatus: 200,
+			wantAuths:  []string{"Bearer good"},
+			wantForced: []bool{false},
+		},
+		{
+			name:       "401 then fresh token",
+			tokens:     [2]string{"revoked", "good"},
+			newReq:     postReplayable,
+			wantStatus: 200,
+			wantAuths:  []string{"Bearer revoked", "Bearer good"},
+			wantForced: []bool{false, true},
+		},
+		{
+			name:       "only one retry",
+			tokens:     [2]string{"revoked", "also-bad"},
+			newReq:     postReplayable,
+			wantStatus: 401,
+			wantAuths:  []string{"Bearer revoked", "Bearer also-bad"},
+			wantForced: []bool{false, true},
+		},
+		{
+			name:       "no retry with the same token",
+			tokens:     [2]string{"revoked", "revoked"},
+			newReq:     postReplayable,
+			wantStatus: 401,
+			wantAuths:  []string{"Bearer revoked"},
+			wantForced: []bool{false, true},
+		},
+		{
+			name:   "no retry when the body cannot be replayed",
+			tokens: [2]string{"revoked", "good"},
+			newReq: func(url string) *http.Request {
+				r := postReplayable(url)
+				r.GetBody = nil
+				return r
+			},
+			wantStatus: 401,
+			wantAuths:  []string{"Bearer revoked"},
+			wantForced: []bool{false},
+		},
+		{
+			name:   "GET without body is retried",
+			tokens: [2]string{"revoked", "good"},
+			newReq: func(url string) *http.Request {
+				r, _ := http.NewRequest(http.MethodGet, url, nil)
+				return r
+			},
+			wantStatus: 200,
+			wantAuths:  []string{"Bearer revoked", "Bearer good"},
+			wantForced: []bool{false, true},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := &mcpServer{}
+			ts := httptest.NewServer(srv)
+			defer ts.Close()
+			prov := &fakeProvider{tokens: tt.tokens}
+			hc := &http.Client{Transport: &Transport{Source: prov, Resource: ts.URL}}
+
+			req := tt.newReq(ts.URL)
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+
+			if resp.StatusCode != tt.wantStatus {
+				t.Errorf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			auths, bodies := srv.seen()
+			if strings.Join(auths, ",") != strings.Join(tt.wantAuths, ",") {
+				t.Errorf("server saw %q, want %q", auths, tt.wantAuths)
+			}
+			for i, b := range bodies {
+				if req.Method == http.MethodPost && b != `{"jsonrpc":"2.0"}` {
+					t.Errorf("body of request %d = %q, want the original", i, b)
+				}
+			}
+			if got := prov.forced(); !equalBools(got, tt.wantForced) {
+				t.Errorf("token requests forced = %v, want %v", got, tt.wantForced)
+			}
+			if req.Header.Get("Authorization") != "" {
+				t.Error("the caller's request was modified")
+			}
+		})
+	}
+}
+
+func postReplayable(url string) *http.Request {
+	// http.NewRequest sets GetBody for a strings.Reader body.
+	r, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"jsonrpc":"2.0"}`))
+	return r
+}
+
+func equalBools(a, b []bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestTransportSourceError(t *testing.T) {
+	ts := httptest.NewServer(&mcpServer{})
+	defer ts.Close()
+	prov := &fakeProvider{err: fromRPC(clienttest.Error(codes.FailedPrecondition, xaadv1.Reason_REASON_LOGIN_REQUIRED, "log in"), "/s")}
+	hc := &http.Client{Transport: &Transport{Source: prov, Resource: ts.URL}}
+	_, err := hc.Get(ts.URL)
+	if !IsLoginRequired(err) {
+		t.Errorf("err = %v, want LOGIN_REQUIRED through *url.Error", err)
+	}
+}
+
+// TestTransportWithClient runs the whole path: HTTP request, Transport,
+// Client, gRPC over a Unix socket, fake daemon, and the 401 retry.
+func TestTransportWithClient(t *testing.T) {
+	ts := httptest.NewServer(&mcpServer{})
+	defer ts.Close()
+	fake := &clienttest.Fake{
+		GetTokenFunc: func(_ context.Context, r *xaadv1.GetTokenRequest) (*xaadv1.GetTokenResponse, error) {
+			if r.GetResource() != ts.URL {
+				return nil, clienttest.Error(codes.PermissionDenied, xaadv1.Reason_REASON_SERVER_NOT_ALLOWED, "no")
+			}
+			if r.GetForceRefresh() {
+				return &xaadv1.GetTokenResponse{AccessToken: "good", TokenType: "Bearer"}, nil
+			}
+			return &xaadv1.GetTokenResponse{AccessToken: "old", TokenType: "Bearer"}, nil
+		},
+	}
+	c := dial(t, fake)
+	hc := &http.Client{Transport: &Transport{Source: c, Resource: ts.URL}}
+	resp, err := hc.Get(ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "ok" {
+		t.Errorf("got %d %q, want 200 ok", resp.StatusCode, body)
+	}
+
+	other := &http.Client{Transport: &Transport{Source: c, Resource: "https://elsewhere.example/mcp"}}
+	_, err = other.Get(ts.URL)
+	if !IsServerNotAllowed(err) {
+		t.Errorf("err = %v, want SERVER_NOT_ALLOWED", err)
+	}
+}

@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"errors"
+
+	"github.com/xaad-dev/xaad/client"
+)
+
+// Exit codes. Scripts (for example an MCP client's header helper running
+// `xaactl token`) branch on these, so they never change meaning.
+const (
+	ExitOK                  = 0 // success
+	ExitError               = 1 // any other failure
+	ExitUsage               = 2 // bad command line
+	ExitLoginRequired       = 3 // the enterprise sign-in is needed: run `xaactl login`
+	ExitNotAllowed          = 4 // policy forbids this server (SERVER_NOT_ALLOWED or PEER_NOT_ALLOWED)
+	ExitUpstreamUnavailable = 5 // the IdP or authorization server is unreachable and no valid token is cached
+	ExitDaemonUnreachable   = 6 // the xaad daemon is not running or not reachable
+)
+
+const exitCodesHelp = `Exit codes:
+  0  success
+  1  error
+  2  usage error
+  3  sign-in required (run: xaactl login)
+  4  server not allowed by policy
+  5  identity provider or authorization server unavailable
+  6  xaad daemon not reachable
+`
+
+// usageError is a mistake on the command line (exit code 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(msg string) error { return &usageError{msg: msg} }
+
+// exitCode maps an error from a command to the process exit code.
+func exitCode(err error) int {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ue):
+		return ExitUsage
+	case client.IsLoginRequired(err):
+		return ExitLoginRequired
+	case client.IsServerNotAllowed(err), client.IsPeerNotAllowed(err):
+		return ExitNotAllowed
+	case client.IsUpstreamUnavailable(err):
+		return ExitUpstreamUnavailable
+	case client.IsUnreachable(err):
+		return ExitDaemonUnreachable
+	default:
+		return ExitError
+	}
+}

@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
+)
+
+const statusHelp = `Usage: xaactl status [--json]
+
+Show the enterprise sign-in, then one line per MCP server: its state, when
+its token expires, when the daemon will refresh it, and the last error.
+Times are relative to now. No token material is shown.
+
+With --json, print the daemon's StatusResponse as JSON with proto field
+names and every field present; the keys are stable for scripts.
+
+Examples:
+  xaactl status
+  xaactl status --json | jq -r '.servers[] | select(.state != "SERVER_STATE_READY") | .url'
+`
+
+type statusOpts struct {
+	json bool
+}
+
+func parseStatus(args []string) (statusOpts, error) {
+	fs := newFlagSet("status")
+	var o statusOpts
+	fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
+	pos, err := parse(fs, args, statusHelp)
+	if err != nil {
+		return o, err
+	}
+	return o, wantArgs(pos)
+}
+
+func runStatus(ctx context.Context, e *env, args []string) error {
+	o, err := parseStatus(args)
+	if err != nil {
+		return err
+	}
+	c, err := e.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	st, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return writeProtoJSON(e.stdout, st)
+	}
+	return renderStatus(e.stdout, st, time.Now())
+}
+
+// renderStatus writes the status as text: identity, daemon, warnings, then
+// a table of servers.
+func renderStatus(w io.Writer, st *xaadv1.StatusResponse, now time.Time) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Identity: %s\n", identityLine(st.GetIdentity(), now))
+	if st.GetVersion() != "" || st.GetStartedAt() != nil {
+		fmt.Fprintf(&b, "Daemon:   %s, started %s\n", orDash(st.GetVersion()), relTime(st.GetStartedAt(), now))
+	}
+	for _, warn := range st.GetWarnings() {
+		fmt.Fprintf(&b, "Warning:  %s\n", warn)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	if len(st.GetServers()) == 0 {
+		_, err := io.WriteString(w, "\nNo servers. Add one with: xaactl server add URL\n")
+		return err
+	}
+	io.WriteString(w, "\n")
+	return serverTable(w, st.GetServers(), now)
+}
+
+// identityLine summarises the sign-in in one line and says what to do when
+// the user must act.
+func identityLine(id *xaadv1.Identity, now time.Time) string {
+	who := id.GetSubject()
+	if id.GetIssuer() != "" {
+		who += " at " + id.GetIssuer()
+	}
+	switch id.GetState() {
+	case xaadv1.IdentityState_IDENTITY_STATE_SIGNED_IN, xaadv1.IdentityState_IDENTITY_STATE_REFRESHING:
+		s := fmt.Sprintf("%s, %s, ID token expires %s", who,
+			strings.ToLower(strings.ReplaceAll(enumName(id.GetState().String(), "IDENTITY_STATE_"), "_", " ")),
+			relTime(id.GetIdTokenExpiresAt(), now))
+		if !id.GetHasRefreshToken() {
+			s += " (no refresh token: sign in again before then)"
+		}
+		return s
+	case xaadv1.IdentityState_IDENTITY_STATE_NEEDS_LOGIN:
+		s := who + ", needs login"
+		if r := id.GetLoginHintReason(); r != "" {
+			s += " (" + r + ")"
+		}
+		return s + `; run "xaactl login"`
+	default:
+		return `signed out; run "xaactl login"`
+	}
+}
+
+// serverTable writes one aligned row per server.
+func serverTable(w io.Writer, servers []*xaadv1.ServerStatus, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVER\tSTATE\tEXPIRES\tNEXT REFRESH\tLAST ERROR")
+	for _, s := range servers {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n",
+			s.GetUrl(), serverState(s.GetState()),
+			relTime(s.GetTokenExpiresAt(), now), relTime(s.GetNextRefreshAt(), now),
+			lastError(s))
+	}
+	return tw.Flush()
+}
+
+func lastError(s *xaadv1.ServerStatus) string {
+	if s.GetLastError() == "" {
+		return "-"
+	}
+	msg := oneLine(s.GetLastError(), 60)
+	if r := s.GetLastErrorReason(); r != xaadv1.Reason_REASON_UNSPECIFIED {
+		msg += " (" + enumName(r.String(), "REASON_") + ")"
+	}
+	return msg
+}

@@ -1,0 +1,66 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/xaad-dev/xaad/broker"
+)
+
+// ErrorDomain is the ErrorInfo domain of every xaad error.
+const ErrorDomain = "xaad.dev"
+
+// codeOf maps each broker reason to the gRPC code a client branches on.
+var codeOf = map[broker.Reason]codes.Code{
+	broker.ReasonLoginRequired:       codes.Unauthenticated,
+	broker.ReasonServerNotAllowed:    codes.PermissionDenied,
+	broker.ReasonDiscoveryFailed:     codes.FailedPrecondition,
+	broker.ReasonIdPDenied:           codes.PermissionDenied,
+	broker.ReasonASDenied:            codes.PermissionDenied,
+	broker.ReasonUpstreamUnavailable: codes.Unavailable,
+	broker.ReasonInvalidArgument:     codes.InvalidArgument,
+	broker.ReasonConfig:              codes.FailedPrecondition,
+	broker.ReasonNotFound:            codes.NotFound,
+	broker.ReasonInternal:            codes.Internal,
+}
+
+// toStatus turns a broker error into a gRPC status carrying an ErrorInfo
+// with the reason. The broker's messages are safe to show: they never hold
+// token material.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	if errors.Is(err, context.Canceled) {
+		return status.Error(codes.Canceled, "request cancelled")
+	}
+	reason := broker.ReasonOf(err)
+	code, ok := codeOf[reason]
+	if !ok {
+		code = codes.Internal
+	}
+	return withReason(code, string(reason), err.Error())
+}
+
+func withReason(code codes.Code, reason, msg string) error {
+	st := status.New(code, msg)
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain}); err == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+func invalidArgument(msg string) error {
+	return withReason(codes.InvalidArgument, string(broker.ReasonInvalidArgument), msg)
+}
+
+func unimplemented(what, issue string) error {
+	return withReason(codes.Unimplemented, "UNSUPPORTED", what+" is not implemented in this version of xaad yet ("+issue+")")
+}

@@ -1,0 +1,24 @@
+package daemon
+
+import (
+	"io"
+	"log/slog"
+)
+
+// NewLogger returns the daemon's text logger at level (debug, info, warn,
+// error). Log records carry endpoints, reasons and token fingerprints,
+// never tokens.
+func NewLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	switch level {
+	case "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,191 @@
+package daemon
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/xaad-dev/xaad/broker"
+	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
+)
+
+// service adapts the broker to the xaad.v1 API. It holds no state of its
+// own beyond what Status reports about the process.
+type service struct {
+	xaadv1.UnimplementedXaadServiceServer
+	b       *broker.Broker
+	started time.Time
+	version string
+	// warnings are shown by Status, for example a weak key provider.
+	warnings []string
+}
+
+func (s *service) GetToken(ctx context.Context, req *xaadv1.GetTokenRequest) (*xaadv1.GetTokenResponse, error) {
+	if req.GetResource() == "" {
+		return nil, invalidArgument("resource (the MCP server URL) is required")
+	}
+	var minValid time.Duration
+	if mv := req.GetMinValidFor(); mv != nil {
+		if err := mv.CheckValid(); err != nil {
+			return nil, invalidArgument("min_valid_for: " + err.Error())
+		}
+		minValid = mv.AsDuration()
+		if minValid < 0 || minValid > 24*time.Hour {
+			return nil, invalidArgument("min_valid_for must be between 0 and 24h")
+		}
+	}
+	for _, sc := range req.GetScopes() {
+		if strings.ContainsAny(sc, "\"\\") || strings.ContainsFunc(sc, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+			return nil, invalidArgument("scope values must be printable ASCII without quotes or backslashes (RFC 6749 §3.3)")
+		}
+	}
+	t, err := s.b.Token(ctx, broker.TokenRequest{
+		ServerURL: req.GetResource(), Scopes: req.GetScopes(), MinValid: minValid, Force: req.GetForceRefresh(),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return tokenProto(t), nil
+}
+
+func tokenProto(t *broker.Token) *xaadv1.GetTokenResponse {
+	src := map[broker.Source]xaadv1.TokenSource{
+		broker.SourceMemory:  xaadv1.TokenSource_TOKEN_SOURCE_MEMORY,
+		broker.SourceDisk:    xaadv1.TokenSource_TOKEN_SOURCE_DISK,
+		broker.SourceNetwork: xaadv1.TokenSource_TOKEN_SOURCE_NETWORK,
+	}[t.Source]
+	return &xaadv1.GetTokenResponse{
+		AccessToken:         t.AccessToken,
+		TokenType:           t.Type,
+		ExpiresAt:           timestamppb.New(t.ExpiresAt),
+		Scopes:              t.Scopes,
+		Resource:            t.Resource,
+		AuthorizationServer: t.AuthServer,
+		Source:              src,
+		Stale:               t.Stale,
+		StaleReason:         t.StaleReason,
+		RefreshedAt:         timestamppb.New(t.RefreshedAt),
+	}
+}
+
+func (s *service) GetAssertion(context.Context, *xaadv1.GetAssertionRequest) (*xaadv1.GetAssertionResponse, error) {
+	return nil, unimplemented("GetAssertion", "planned with proactive refresh")
+}
+
+func (s *service) WatchTokens(*xaadv1.WatchTokensRequest, xaadv1.XaadService_WatchTokensServer) error {
+	return unimplemented("WatchTokens", "planned with proactive refresh")
+}
+
+func (s *service) Logout(context.Context, *xaadv1.LogoutRequest) (*xaadv1.LogoutResponse, error) {
+	return nil, unimplemented("Logout", "planned with enterprise sign-in")
+}
+
+func (s *service) Login(req *xaadv1.LoginRequest, stream xaadv1.XaadService_LoginServer) error {
+	switch req.GetMode() {
+	case xaadv1.LoginMode_LOGIN_MODE_IMPORT:
+	case xaadv1.LoginMode_LOGIN_MODE_BROWSER, xaadv1.LoginMode_LOGIN_MODE_DEVICE:
+		return unimplemented("browser and device sign-in", "planned with enterprise sign-in; use `xaactl login --id-token-file` for now")
+	default:
+		return invalidArgument("login mode is required")
+	}
+	if req.GetIdToken() == "" {
+		return invalidArgument("an import login needs id_token")
+	}
+	_ = stream.Send(&xaadv1.LoginResponse{Event: &xaadv1.LoginResponse_Progress{Progress: &xaadv1.Progress{Message: "verifying the ID token"}}})
+	info, err := s.b.ImportIdentity(stream.Context(), req.GetIdToken(), req.GetRefreshToken())
+	if err != nil {
+		return toStatus(err)
+	}
+	return stream.Send(&xaadv1.LoginResponse{Event: &xaadv1.LoginResponse_Done{Done: &xaadv1.LoginDone{Identity: identityProto(info)}}})
+}
+
+func (s *service) Status(context.Context, *xaadv1.StatusRequest) (*xaadv1.StatusResponse, error) {
+	resp := &xaadv1.StatusResponse{
+		Identity:  identityProto(s.b.Identity()),
+		Version:   s.version,
+		StartedAt: timestamppb.New(s.started),
+		Warnings:  s.warnings,
+	}
+	for _, si := range s.b.Servers() {
+		resp.Servers = append(resp.Servers, serverProto(si))
+	}
+	return resp, nil
+}
+
+func (s *service) AddServer(ctx context.Context, req *xaadv1.AddServerRequest) (*xaadv1.AddServerResponse, error) {
+	if req.GetUrl() == "" {
+		return nil, invalidArgument("url is required")
+	}
+	si, err := s.b.AddServer(ctx, req.GetUrl(), req.GetScopes(), req.GetKeepWarm())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &xaadv1.AddServerResponse{Server: serverProto(si)}, nil
+}
+
+func (s *service) RemoveServer(ctx context.Context, req *xaadv1.RemoveServerRequest) (*xaadv1.RemoveServerResponse, error) {
+	if req.GetUrl() == "" {
+		return nil, invalidArgument("url is required")
+	}
+	if err := s.b.RemoveServer(ctx, req.GetUrl()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &xaadv1.RemoveServerResponse{}, nil
+}
+
+func (s *service) ListServers(context.Context, *xaadv1.ListServersRequest) (*xaadv1.ListServersResponse, error) {
+	resp := &xaadv1.ListServersResponse{}
+	for _, si := range s.b.Servers() {
+		resp.Servers = append(resp.Servers, serverProto(si))
+	}
+	return resp, nil
+}
+
+func identityProto(i broker.IdentityInfo) *xaadv1.Identity {
+	st := map[broker.IdentityState]xaadv1.IdentityState{
+		broker.SignedOut:  xaadv1.IdentityState_IDENTITY_STATE_SIGNED_OUT,
+		broker.SignedIn:   xaadv1.IdentityState_IDENTITY_STATE_SIGNED_IN,
+		broker.NeedsLogin: xaadv1.IdentityState_IDENTITY_STATE_NEEDS_LOGIN,
+	}[i.State]
+	p := &xaadv1.Identity{Issuer: i.Issuer, Subject: i.Subject, State: st, HasRefreshToken: i.HasRefreshToken, LoginHintReason: i.Reason}
+	if !i.ExpiresAt.IsZero() {
+		p.IdTokenExpiresAt = timestamppb.New(i.ExpiresAt)
+	}
+	return p
+}
+
+func serverProto(si broker.ServerInfo) *xaadv1.ServerStatus {
+	p := &xaadv1.ServerStatus{
+		Url: si.URL, Resource: si.Resource, AuthorizationServer: si.AuthServer, Scopes: si.Scopes,
+		KeepWarm: si.KeepWarm, LastError: si.LastError,
+		Counters: &xaadv1.ServerCounters{Refreshes: si.Counters.Refreshes, Failures: si.Counters.Failures, CacheHits: si.Counters.CacheHits},
+	}
+	switch si.State {
+	case broker.ServerReady:
+		p.State = xaadv1.ServerState_SERVER_STATE_READY
+	case broker.ServerFailed:
+		p.State = xaadv1.ServerState_SERVER_STATE_FAILED
+	default:
+		p.State = xaadv1.ServerState_SERVER_STATE_IDLE
+	}
+	switch si.Origin {
+	case broker.OriginConfig:
+		p.Origin = xaadv1.ServerOrigin_SERVER_ORIGIN_CONFIG
+	case broker.OriginUser:
+		p.Origin = xaadv1.ServerOrigin_SERVER_ORIGIN_USER
+	}
+	if si.LastErrorReason != "" {
+		if v, ok := xaadv1.Reason_value["REASON_"+string(si.LastErrorReason)]; ok {
+			p.LastErrorReason = xaadv1.Reason(v)
+		}
+	}
+	if !si.TokenExpiresAt.IsZero() {
+		p.TokenExpiresAt = timestamppb.New(si.TokenExpiresAt)
+	}
+	if !si.LastRefreshAt.IsZero() {
+		p.LastRefreshAt = timestamppb.New(si.LastRefreshAt)
+	}
+	return p
+}

@@ -1,0 +1,129 @@
+package testbed
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Testbed is a running IdP, MCP authorization server and MCP server, each an
+// httptest server on loopback. All methods are safe for concurrent use.
+type Testbed struct {
+	// IdP is the enterprise identity provider.
+	IdP *IdP
+	// AS is the MCP server's authorization server.
+	AS *AS
+	// MCP is the MCP server (the protected resource).
+	MCP *MCPServer
+
+	opts   Options
+	faults *faultSet
+	stats  *stats
+
+	servers   []*httptest.Server
+	transport *http.Transport
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+// Start starts the three servers. Call [Testbed.Close] when done.
+func Start(opts Options) (*Testbed, error) {
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	tb := &Testbed{
+		opts:      opts,
+		faults:    newFaultSet(),
+		stats:     newStats(),
+		closed:    make(chan struct{}),
+		transport: &http.Transport{},
+	}
+	idpSrv := httptest.NewUnstartedServer(nil)
+	asSrv := httptest.NewUnstartedServer(nil)
+	mcpSrv := httptest.NewUnstartedServer(nil)
+	tb.servers = []*httptest.Server{idpSrv, asSrv, mcpSrv}
+	base := func(s *httptest.Server) string { return "http://" + s.Listener.Addr().String() }
+
+	var err error
+	if tb.IdP, err = newIdP(tb, base(idpSrv)); err != nil {
+		tb.Close()
+		return nil, err
+	}
+	if tb.AS, err = newAS(tb, base(asSrv)); err != nil {
+		tb.Close()
+		return nil, err
+	}
+	tb.MCP = newMCPServer(tb, base(mcpSrv))
+	// The IdP learns which resources each AS governs (EMA §7.6.1) only now
+	// that the MCP URL is known.
+	tb.IdP.addAudience(tb.AS.Issuer(), tb.MCP.URL())
+	for aud, res := range opts.ExtraAudiences {
+		tb.IdP.addAudience(aud, res...)
+	}
+
+	idpSrv.Config.Handler = tb.IdP.handler()
+	asSrv.Config.Handler = tb.AS.handler()
+	mcpSrv.Config.Handler = tb.MCP.handler()
+	for _, s := range tb.servers {
+		s.Start()
+	}
+	return tb, nil
+}
+
+func (o Options) validate() error {
+	if o.IdPClient.ID == o.ASClient.ID {
+		// protocol.md item 16: the two registrations must be told apart.
+		return fmt.Errorf("testbed: IdP and AS client ids must differ, both are %q", o.IdPClient.ID)
+	}
+	if o.ASIssuerPath != "" && (!strings.HasPrefix(o.ASIssuerPath, "/") || strings.HasSuffix(o.ASIssuerPath, "/")) {
+		return fmt.Errorf("testbed: ASIssuerPath %q must start and not end with /", o.ASIssuerPath)
+	}
+	for _, c := range []Client{o.IdPClient, o.ASClient} {
+		if c.Auth == AuthPrivateKeyJWT && c.PublicKey == nil {
+			return fmt.Errorf("testbed: client %q uses private_key_jwt without a PublicKey", c.ID)
+		}
+	}
+	return nil
+}
+
+// Close stops the servers. Requests held by a hang or latency fault return
+// first, so Close never waits on them.
+func (tb *Testbed) Close() {
+	tb.closeOnce.Do(func() {
+		close(tb.closed)
+		for _, s := range tb.servers {
+			if s.URL == "" {
+				// Never started: only the listener exists.
+				s.Listener.Close()
+				continue
+			}
+			s.CloseClientConnections()
+			s.Close()
+		}
+		tb.transport.CloseIdleConnections()
+	})
+}
+
+// Options returns the effective options, defaults filled in.
+func (tb *Testbed) Options() Options { return tb.opts }
+
+// Now returns the testbed clock's current time.
+func (tb *Testbed) Now() time.Time { return tb.opts.Now() }
+
+// HTTPClient returns a client that does not follow redirects (token
+// endpoints must not be redirected, architecture.md "Hostile peers") and
+// whose idle connections [Testbed.Close] closes, for tests that talk to the
+// servers by hand. The timeout only guards against a hung test.
+func (tb *Testbed) HTTPClient() *http.Client {
+	return &http.Client{
+		Transport: tb.transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+		Timeout: 30 * time.Second,
+	}
+}
