@@ -259,3 +259,24 @@ func TestDaemonGoneAfterDial(t *testing.T) {
 		t.Errorf("err = %v, want *UnreachableError", err)
 	}
 }
+
+func TestContextErrors(t *testing.T) {
+	release := make(chan struct{})
+	fake := &clienttest.Fake{
+		GetTokenFunc: func(ctx context.Context, _ *xaadv1.GetTokenRequest) (*xaadv1.GetTokenResponse, error) {
+			close(release)
+			<-ctx.Done() // the client cancels; the server sees it
+			return nil, ctx.Err()
+		},
+	}
+	c := dial(t, fake)
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		<-release // cancel only once the call is in the daemon
+		cancel()
+	}()
+	_, err := c.GetToken(ctx, TokenRequest{Resource: "https://m.example/mcp"})
+	if !errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want one that is context.Canceled", err)
+	}
+}

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -51,6 +52,19 @@ func (e *Error) GRPCStatus() *status.Status {
 		return status.New(e.Code, e.Message)
 	}
 	return e.status
+}
+
+// Is makes errors.Is(err, context.Canceled) and
+// errors.Is(err, context.DeadlineExceeded) work for calls that ended because
+// the caller's context did.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case context.Canceled:
+		return e.Code == codes.Canceled
+	case context.DeadlineExceeded:
+		return e.Code == codes.DeadlineExceeded
+	}
+	return false
 }
 
 // ReasonCode returns Reason as the API enum, or REASON_UNSPECIFIED when the

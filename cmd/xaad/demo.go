@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -16,6 +17,7 @@ import (
 	"github.com/xaad-dev/xaad/client"
 	"github.com/xaad-dev/xaad/daemon"
 	"github.com/xaad-dev/xaad/internal/testbed"
+	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 )
 
 // cmdDemo runs the whole product against the built-in testbed: a local IdP,
@@ -158,7 +160,7 @@ func (d *demo) run(ctx context.Context) error {
 			return "", err
 		}
 		return fmt.Sprintf("%s token from %s, scopes %v, expires %s (IdP exchanges: %d, AS grants: %d)",
-			tok.TokenType, tok.Source, tok.Scopes, tok.Expiry.Local().Format(time.TimeOnly), tb.TokenExchanges(), tb.JWTBearerGrants()), nil
+			tok.TokenType, sourceName(tok.Source), tok.Scopes, tok.Expiry.Local().Format(time.TimeOnly), tb.TokenExchanges(), tb.JWTBearerGrants()), nil
 	}); err != nil {
 		return err
 	}
@@ -171,7 +173,7 @@ func (d *demo) run(ctx context.Context) error {
 		if t.AccessToken != tok.AccessToken {
 			return "", errors.New("the cached token differs from the first one")
 		}
-		return fmt.Sprintf("source %s; still %d exchange(s) and %d grant(s) upstream", t.Source, tb.TokenExchanges(), tb.JWTBearerGrants()), nil
+		return fmt.Sprintf("source %s; still %d exchange(s) and %d grant(s) upstream", sourceName(t.Source), tb.TokenExchanges(), tb.JWTBearerGrants()), nil
 	}); err != nil {
 		return err
 	}
@@ -270,4 +272,8 @@ client_secret_file = %q
 url = %q
 `, tb.IdP.Issuer(), o.IdPClient.ID, idpSecret, tb.AS.Issuer(), o.ASClient.ID, asSecret, tb.MCP.URL())
 	return daemon.ParseConfig([]byte(toml))
+}
+
+func sourceName(s xaadv1.TokenSource) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "TOKEN_SOURCE_"))
 }

@@ -73,7 +73,6 @@ func TestProbeRejected(t *testing.T) {
 	ts := mcpServer(t, "never-issued")
 	socket := clienttest.Serve(t, tokenDaemon())
 	r := run(t, socket, "", "probe", ts.URL)
-	t.Logf("stderr: %s", r.stderr)
 	if r.code != ExitError {
 		t.Errorf("exit %d, want %d", r.code, ExitError)
 	}

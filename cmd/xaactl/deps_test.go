@@ -1,0 +1,39 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// banned lists packages xaactl must never link, with the reason. The CLI
+// runs as any user tool does; it must carry no credential, broker or storage
+// code (architecture.md, "Components and direction of dependencies").
+var banned = map[string]string{
+	"github.com/xaad-dev/xaad/daemon":  "the daemon is wiring for the service side; xaactl talks to it only over the socket",
+	"github.com/xaad-dev/xaad/broker":  "the broker holds the OAuth and credential logic, which lives only in the daemon",
+	"github.com/xaad-dev/xaad/storage": "the sealed token store is opened only by the daemon",
+	"go.etcd.io/bbolt":                 "the token database is opened only by the daemon",
+}
+
+func TestDeps(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go command not found:", err)
+	}
+	out, err := exec.Command(goBin, "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) == 0 {
+		t.Fatal("go list -deps printed nothing")
+	}
+	for _, dep := range deps {
+		for prefix, reason := range banned {
+			if dep == prefix || strings.HasPrefix(dep, prefix+"/") {
+				t.Errorf("xaactl depends on %s: %s", dep, reason)
+			}
+		}
+	}
+}
