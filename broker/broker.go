@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -45,7 +46,16 @@ type server struct {
 	tokens    map[string]*Token // by scopeKey of the requested scopes
 	lastErr   *Error
 	lastRefAt time.Time
-	counters  Counters
+	counters  serverCounters
+}
+
+// serverCounters are atomic so the cache-hit path needs only a read lock.
+type serverCounters struct {
+	refreshes, failures, cacheHits atomic.Uint64
+}
+
+func (c *serverCounters) snapshot() Counters {
+	return Counters{Refreshes: c.refreshes.Load(), Failures: c.failures.Load(), CacheHits: c.cacheHits.Load()}
 }
 
 type metadata struct {

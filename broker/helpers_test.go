@@ -156,5 +156,3 @@ func (r *recorder) values(param string) []string {
 	}
 	return out
 }
-
-

@@ -89,7 +89,7 @@ func (b *Broker) serverInfo(url string) (ServerInfo, error) {
 func (b *Broker) serverInfoLocked(s *server) ServerInfo {
 	info := ServerInfo{
 		URL: s.url, Scopes: slices.Clone(s.scopes), KeepWarm: s.keepWarm, Origin: s.origin,
-		LastRefreshAt: s.lastRefAt, Counters: s.counters, State: ServerIdle,
+		LastRefreshAt: s.lastRefAt, Counters: s.counters.snapshot(), State: ServerIdle,
 	}
 	if s.meta != nil {
 		info.Resource = s.meta.resource.Resource

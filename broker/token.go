@@ -63,14 +63,14 @@ func (b *Broker) Token(ctx context.Context, req TokenRequest) (*Token, error) {
 
 // cached returns a copy of a cached token valid for at least minValid.
 func (b *Broker) cached(srv *server, key string, minValid time.Duration, countHit bool) *Token {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.mu.RLock()
+	defer b.mu.RUnlock()
 	t, ok := srv.tokens[key]
 	if !ok || t.ExpiresAt.Sub(b.now()) < minValid+expirySkew {
 		return nil
 	}
 	if countHit {
-		srv.counters.CacheHits++
+		srv.counters.cacheHits.Add(1)
 	}
 	c := *t
 	if c.Source == SourceNetwork {
@@ -104,13 +104,13 @@ func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*To
 			be = newError(ReasonInternal, false, err, "token refresh failed")
 		}
 		srv.lastErr = be
-		srv.counters.Failures++
+		srv.counters.failures.Add(1)
 		b.log.Warn("token refresh failed", slog.String("server", srv.url), slog.String("reason", string(be.Reason)), slog.String("error", be.Error()))
 		return nil, be
 	}
 	srv.lastErr = nil
 	srv.lastRefAt = t.RefreshedAt
-	srv.counters.Refreshes++
+	srv.counters.refreshes.Add(1)
 	srv.tokens[scopeKey(scopes)] = t
 	c := *t
 	return &c, nil
