@@ -20,17 +20,28 @@ import (
 // Broker holds the enterprise identity and the tokens of every MCP server.
 // Create one with [New], then call [Broker.Load].
 type Broker struct {
+	// cfg's IdP, AuthServers, DefaultClient and AllowUnlisted, and
+	// verifier, are swapped by Reconfigure: read them under mu.
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
 	disc     *discovery.Client
 	verifier *identity.Verifier
 	flights  singleflight.Group
+	spares   spares
+	clock    Clock
+	// wake nudges the scheduler loop; lastTick is when it last ran.
+	wake      chan struct{}
+	lastTick  atomic.Int64
+	idleAfter time.Duration
+	// signin is the enterprise sign-in: logins, ID token refresh, NEEDS_LOGIN.
+	signin signinState
 
 	// mu guards the fields below. Upstream calls never run under it.
 	mu         sync.RWMutex
 	ident      *identityRecord
 	servers    map[string]*server
+	subs       map[*Subscription]struct{}
 	idpMeta    *discovery.AuthServer
 	idpFetched time.Time
 }
@@ -44,6 +55,7 @@ type server struct {
 
 	meta      *metadata
 	tokens    map[string]*Token // by scopeKey of the requested scopes
+	sched     map[string]*sched // by the same key; see scheduler.go
 	lastErr   *Error
 	lastRefAt time.Time
 	counters  serverCounters
@@ -103,8 +115,19 @@ func New(cfg Config) (*Broker, error) {
 	if b.log == nil {
 		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if b.now == nil {
-		b.now = time.Now
+	switch {
+	case cfg.Clock != nil:
+		b.clock = cfg.Clock
+	case cfg.Now != nil:
+		b.clock = nowClock(cfg.Now)
+	default:
+		b.clock = realClock{}
+	}
+	b.now = b.clock.Now
+	b.wake = make(chan struct{}, 1)
+	b.idleAfter = cfg.IdleAfter
+	if b.idleAfter <= 0 {
+		b.idleAfter = DefaultIdleAfter
 	}
 	b.verifier = &identity.Verifier{Issuer: cfg.IdP.Issuer, ClientID: cfg.IdP.Auth.ClientID, HTTP: cfg.HTTP, Now: b.now}
 	for _, sc := range cfg.Servers {

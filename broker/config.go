@@ -27,6 +27,8 @@ type IdPConfig struct {
 	// Auth is the client's authentication at the IdP token endpoint; its
 	// ClientID is the audience of the ID tokens.
 	Auth grant.ClientAuth
+	// Scopes are requested at sign-in besides openid and offline_access.
+	Scopes []string
 }
 
 // ServerConfig is an MCP server known from configuration.
@@ -56,8 +58,21 @@ type Config struct {
 	Store Store
 	// HTTP makes every upstream call; nil means a client with sane timeouts.
 	HTTP *http.Client
-	// Now is the clock; nil means time.Now.
+	// Clock is the time source of expiry and scheduling; nil means Now,
+	// and when Now is nil too, the real clock.
+	Clock Clock
+	// Now is a wall clock alone (timers stay real); see Clock.
 	Now func() time.Time
+	// Rand returns jitter draws in [0, 1); nil means math/rand/v2. Tests
+	// seed it to make schedules reproducible.
+	Rand func() float64
+	// IdleAfter stops background refresh of servers nobody asked for in
+	// this long, unless they are keep-warm; zero means DefaultIdleAfter.
+	IdleAfter time.Duration
+	// OnNeedsLogin, if set, is called once each time the identity enters
+	// NEEDS_LOGIN (refresh refused, step-up demanded, ID token expired
+	// beyond renewal), for a desktop notification. It must not block.
+	OnNeedsLogin func(IdentityInfo)
 	// Logger receives operational logs; nil discards them.
 	Logger *slog.Logger
 	// Timeout bounds each upstream HTTP call; zero means 15 s.

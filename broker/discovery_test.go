@@ -78,7 +78,7 @@ func TestSecurityAborts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			bd := newBed(t, bedOpts{configure: func(c *broker.Config) { c.Timeout = 300 * time.Millisecond }})
+			bd := newBed(t, bedOpts{configure: func(c *broker.Config) { c.Timeout = time.Second }})
 			if tt.setup != nil {
 				tt.setup(bd)
 			}
@@ -107,7 +107,11 @@ func TestBadMetadataIsNotHalfUsed(t *testing.T) {
 		t.Fatal("mix-up accepted")
 	}
 	bd.tb.AS.SetTweaks(testbed.ASTweaks{})
-	if _, err := bd.token(t, broker.TokenRequest{}); err != nil {
+	// Until the backoff ends, callers get the recorded error at once
+	// rather than another upstream attempt; a forced request tries now.
+	_, err := bd.token(t, broker.TokenRequest{})
+	wantReason(t, err, broker.ReasonDiscoveryFailed)
+	if _, err := bd.token(t, broker.TokenRequest{Force: true}); err != nil {
 		t.Fatal(err)
 	}
 	info := bd.b.Servers()[0]

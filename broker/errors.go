@@ -71,7 +71,9 @@ func newError(r Reason, permanent bool, err error, format string, args ...any) *
 // classifyDiscovery turns a discovery failure into an Error.
 func classifyDiscovery(err error) *Error {
 	if errors.Is(err, discovery.ErrInvalid) {
-		return newError(ReasonDiscoveryFailed, true, err, "discovery failed")
+		// Not permanent: a misconfigured server is fixed on the server's
+		// side, so it is retried with backoff like an outage.
+		return newError(ReasonDiscoveryFailed, false, err, "discovery failed")
 	}
 	return newError(ReasonUpstreamUnavailable, false, err, "discovery failed")
 }
@@ -109,6 +111,11 @@ func classifyAS(err error) *Error {
 			return newError(ReasonUpstreamUnavailable, false, err, "the authorization server is unavailable")
 		case oe.Code == "invalid_client":
 			return newError(ReasonASDenied, true, err, "the authorization server rejected xaad's client credentials; check its [[authorization_server]] section")
+		case oe.Code == "invalid_grant":
+			// Refused twice with fresh ID-JAGs: surfaced, but retried later
+			// with backoff, since clock skew or a restarted replay cache at
+			// the server heal on their own.
+			return newError(ReasonASDenied, false, err, "the authorization server refused the ID-JAG")
 		default:
 			return newError(ReasonASDenied, true, err, "the authorization server refused the grant")
 		}

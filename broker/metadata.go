@@ -16,6 +16,33 @@ func (b *Broker) metadata(ctx context.Context, srv *server, fresh bool) (*metada
 	if m != nil && !fresh && b.now().Sub(m.fetched) < b.cfg.discoveryTTL() {
 		return m, nil
 	}
+	// Concurrent callers (GetAssertion is not single-flighted per token)
+	// share one discovery.
+	start := b.now()
+	ch := b.flights.DoChan("meta\x00"+srv.url, func() (any, error) {
+		b.mu.RLock()
+		m := srv.meta
+		b.mu.RUnlock()
+		if m != nil && !m.fetched.Before(start) {
+			return m, nil
+		}
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*b.cfg.timeout())
+		defer cancel()
+		return b.discover(dctx, srv)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*metadata), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// discover fetches and validates the server's metadata and caches it.
+func (b *Broker) discover(ctx context.Context, srv *server) (*metadata, error) {
 	res, err := b.disc.ProtectedResource(ctx, srv.url)
 	if err != nil {
 		return nil, classifyDiscovery(err)
@@ -26,7 +53,7 @@ func (b *Broker) metadata(ctx context.Context, srv *server, fresh bool) (*metada
 	if err != nil {
 		return nil, classifyDiscovery(err)
 	}
-	m = &metadata{resource: res, as: as, fetched: b.now()}
+	m := &metadata{resource: res, as: as, fetched: b.now()}
 	b.mu.Lock()
 	srv.meta = m
 	b.mu.Unlock()
@@ -38,22 +65,14 @@ func (b *Broker) metadata(ctx context.Context, srv *server, fresh bool) (*metada
 // idpEndpoint returns the IdP token endpoint with the client's credentials,
 // discovering it when the configuration does not name it.
 func (b *Broker) idpEndpoint(ctx context.Context) (*grant.Endpoint, error) {
-	ep := &grant.Endpoint{URL: b.cfg.IdP.TokenEndpoint, Issuer: b.cfg.IdP.Issuer, Auth: b.cfg.IdP.Auth, HTTP: b.cfg.HTTP, Now: b.now}
+	idp := b.idpConfig()
+	ep := &grant.Endpoint{URL: idp.TokenEndpoint, Issuer: idp.Issuer, Auth: idp.Auth, HTTP: b.cfg.HTTP, Now: b.now}
 	if ep.URL != "" {
 		return ep, nil
 	}
-	b.mu.RLock()
-	m, fetched := b.idpMeta, b.idpFetched
-	b.mu.RUnlock()
-	if m == nil || b.now().Sub(fetched) >= b.cfg.discoveryTTL() {
-		var err error
-		m, err = b.disc.IdP(ctx, b.cfg.IdP.Issuer)
-		if err != nil {
-			return nil, classifyDiscovery(err)
-		}
-		b.mu.Lock()
-		b.idpMeta, b.idpFetched = m, b.now()
-		b.mu.Unlock()
+	m, err := b.idpMetadata(ctx)
+	if err != nil {
+		return nil, err
 	}
 	ep.URL = m.TokenEndpoint
 	return ep, nil

@@ -26,6 +26,9 @@ type identityRecord struct {
 	ExpiresAt    time.Time `json:"expires_at"`
 	Verified     bool      `json:"verified"`
 	SignedInAt   time.Time `json:"signed_in_at"`
+	// The sign-in state (broker/signin*.go, idrefresh.go); new fields are
+	// optional, so version 1 records stay readable.
+	signinFields
 }
 
 type serverRecord struct {
@@ -109,6 +112,7 @@ func (b *Broker) load() error {
 			AccessToken: r.AccessToken, Type: r.Type, ExpiresAt: r.ExpiresAt, RefreshedAt: r.RefreshedAt,
 			Scopes: r.Scopes, Resource: r.Resource, AuthServer: r.AuthServer, ServerURL: r.ServerURL, Source: SourceDisk,
 		}
+		b.schedEntryLocked(srv, scopeKey(r.RequestedScopes), r.RequestedScopes).lastUsed.Store(r.RefreshedAt.UnixNano())
 		if r.RefreshedAt.After(srv.lastRefAt) {
 			srv.lastRefAt = r.RefreshedAt
 		}

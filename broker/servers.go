@@ -108,8 +108,15 @@ func (b *Broker) serverInfoLocked(s *server) ServerInfo {
 	if s.lastErr != nil {
 		info.LastError = s.lastErr.Error()
 		info.LastErrorReason = s.lastErr.Reason
-		if info.State != ServerReady {
+		if info.State == ServerReady {
+			info.State = ServerStale
+		} else {
 			info.State = ServerFailed
+		}
+	}
+	for _, e := range s.sched {
+		if !e.permanent && !e.next.IsZero() && (info.NextRefreshAt.IsZero() || e.next.Before(info.NextRefreshAt)) {
+			info.NextRefreshAt = e.next
 		}
 	}
 	return info
@@ -127,7 +134,7 @@ func (b *Broker) serverFor(url string) (*server, error) {
 	if ok {
 		return s, nil
 	}
-	if !b.cfg.AllowUnlisted {
+	if !b.allowUnlisted() {
 		return nil, newError(ReasonServerNotAllowed, true, nil, "%s is not in the configured servers; ask your administrator to add it", url)
 	}
 	b.mu.Lock()
@@ -141,4 +148,26 @@ func (b *Broker) serverFor(url string) (*server, error) {
 		_ = b.persist(bucketServers, url, serverRecord{V: recordVersion, URL: url})
 	}
 	return s, nil
+}
+
+// CachedToken returns a copy of the freshest valid cached token of url, or
+// nil; it never goes upstream.
+func (b *Broker) CachedToken(url string) *Token {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	s, ok := b.servers[url]
+	if !ok {
+		return nil
+	}
+	var best *Token
+	for _, t := range s.tokens {
+		if t.ExpiresAt.After(b.now()) && (best == nil || t.ExpiresAt.After(best.ExpiresAt)) {
+			best = t
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	c := *best
+	return &c
 }

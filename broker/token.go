@@ -29,9 +29,13 @@ func (b *Broker) Token(ctx context.Context, req TokenRequest) (*Token, error) {
 	scopes := normScopes(req.Scopes)
 	key := scopeKey(scopes)
 	start := b.now()
+	b.touch(srv, key, scopes)
 	if !req.Force {
 		if t := b.cached(srv, key, req.MinValid, true); t != nil {
 			return t, nil
+		}
+		if err := b.failFast(srv, key); err != nil {
+			return nil, err
 		}
 	}
 	ch := b.flights.DoChan(tokenKey(srv.url, key), func() (any, error) {
@@ -76,6 +80,14 @@ func (b *Broker) cached(srv *server, key string, minValid time.Duration, countHi
 	if c.Source == SourceNetwork {
 		c.Source = SourceMemory
 	}
+	if e := srv.sched[key]; e != nil {
+		c.NextRefreshAt = e.next
+		if e.lastErr != nil {
+			// Serve stale while valid: a failed refresh never takes a
+			// valid token away; the caller learns why it is stale.
+			c.Stale, c.StaleReason = true, e.lastErr.Error()
+		}
+	}
 	return &c
 }
 
@@ -105,6 +117,8 @@ func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*To
 		}
 		srv.lastErr = be
 		srv.counters.failures.Add(1)
+		b.afterRefreshLocked(srv, scopeKey(scopes), scopes, nil, be)
+		b.publishLocked(srv, EventFailed, nil)
 		b.log.Warn("token refresh failed", slog.String("server", srv.url), slog.String("reason", string(be.Reason)), slog.String("error", be.Error()))
 		return nil, be
 	}
@@ -112,12 +126,15 @@ func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*To
 	srv.lastRefAt = t.RefreshedAt
 	srv.counters.refreshes.Add(1)
 	srv.tokens[scopeKey(scopes)] = t
+	b.afterRefreshLocked(srv, scopeKey(scopes), scopes, t, nil)
 	c := *t
+	c.NextRefreshAt = srv.sched[scopeKey(scopes)].next
+	b.publishLocked(srv, EventRefreshed, &c)
 	return &c, nil
 }
 
 func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token, error) {
-	subject, err := b.subjectToken()
+	subject, err := b.subject(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +154,7 @@ func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token
 
 	exchange := func(meta *metadata) (*grant.IDJAG, error) {
 		return grant.Exchange(ctx, idp, grant.ExchangeRequest{
-			SubjectToken: subject, Audience: meta.as.Issuer, Resource: meta.resource.Resource, Scopes: want,
+			SubjectToken: subject.token, SubjectTokenType: subject.typ, Audience: meta.as.Issuer, Resource: meta.resource.Resource, Scopes: want,
 		})
 	}
 	jag, err := exchange(meta)
@@ -148,8 +165,16 @@ func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token
 			jag, err = exchange(meta)
 		}
 	}
+	if isCode(err, "invalid_grant") || isCode(err, "invalid_request") {
+		// The subject token may no longer be good: renew the ID token once
+		// and retry once (protocol.md §2 step 7.2, §4.1).
+		if subject, err = b.renewSubject(ctx, subject, err); err != nil {
+			return nil, err
+		}
+		jag, err = exchange(meta)
+	}
 	if err != nil {
-		return nil, classifyIdP(err)
+		return nil, b.exchangeRefused(err)
 	}
 	asEP := &grant.Endpoint{URL: meta.as.TokenEndpoint, Issuer: meta.as.Issuer, Auth: asAuth, HTTP: b.cfg.HTTP, Now: b.now}
 	bearer := func(jag *grant.IDJAG) (*grant.AccessToken, error) {
@@ -173,10 +198,15 @@ func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token
 		AccessToken: at.Token, Type: at.Type, ExpiresAt: at.ExpiresAt, RefreshedAt: at.ReceivedAt,
 		Scopes: at.Scopes, Resource: meta.resource.Resource, AuthServer: meta.as.Issuer, ServerURL: srv.url, Source: SourceNetwork,
 	}
-	_ = b.persist(bucketTokens, tokenKey(srv.url, scopeKey(scopes)), tokenRecord{
+	// A token is handed out only once it is stored: a crash right after
+	// must not lose a token a client already holds (acknowledged means
+	// durable).
+	if err := b.persist(bucketTokens, tokenKey(srv.url, scopeKey(scopes)), tokenRecord{
 		V: recordVersion, ServerURL: srv.url, RequestedScopes: scopes, AccessToken: t.AccessToken, Type: t.Type,
 		ExpiresAt: t.ExpiresAt, RefreshedAt: t.RefreshedAt, Scopes: t.Scopes, Resource: t.Resource, AuthServer: t.AuthServer,
-	})
+	}); err != nil {
+		return nil, newError(ReasonInternal, false, err, "cannot store the new token")
+	}
 	b.log.Info("access token issued", slog.String("server", srv.url), slog.String("as", meta.as.Issuer),
 		slog.String("token_fp", Fingerprint(t.AccessToken)), slog.Time("exp", t.ExpiresAt))
 	return t, nil
@@ -211,6 +241,8 @@ func (b *Broker) effectiveScopes(srv *server, meta *metadata, requested []string
 
 // asClient returns the client credentials for the authorization server.
 func (b *Broker) asClient(issuer string) (grant.ClientAuth, error) {
+	b.mu.RLock() // Reconfigure swaps the clients
+	defer b.mu.RUnlock()
 	if a, ok := b.cfg.AuthServers[issuer]; ok {
 		return a, nil
 	}

@@ -47,6 +47,8 @@ type Token struct {
 	// StaleReason says why.
 	Stale       bool
 	StaleReason string
+	// NextRefreshAt is when the scheduler plans to refresh the token.
+	NextRefreshAt time.Time
 }
 
 // TokenRequest asks for an access token.
@@ -86,6 +88,10 @@ type IdentityInfo struct {
 	Verified bool
 	// Reason explains NeedsLogin.
 	Reason string
+	// MaxAge (seconds) and ACRValues are the step-up the next browser
+	// login sends, when the IdP demanded one.
+	MaxAge    string
+	ACRValues string
 }
 
 // Origin tells where a server entry comes from.
@@ -105,6 +111,7 @@ const (
 	ServerIdle   ServerState = iota + 1 // no token yet
 	ServerReady                         // a valid token is cached
 	ServerFailed                        // the last attempt failed and no valid token exists
+	ServerStale                         // the last refresh failed; a valid token is still served
 )
 
 // Counters are per-server event counts since start.
@@ -125,6 +132,7 @@ type ServerInfo struct {
 	State           ServerState
 	TokenExpiresAt  time.Time
 	LastRefreshAt   time.Time
+	NextRefreshAt   time.Time
 	LastError       string
 	LastErrorReason Reason
 	Counters        Counters

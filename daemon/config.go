@@ -30,6 +30,10 @@ type DaemonSection struct {
 	// AllowUnlistedServers lets people use MCP servers that are not listed
 	// in [[server]]. Nil means true.
 	AllowUnlistedServers *bool `toml:"allow_unlisted_servers"`
+	// KeyProvider and KeyFile choose where the database's data key is kept
+	// (keys.go): "auto" (default), "systemd", "keyring" or "file".
+	KeyProvider string `toml:"key_provider"`
+	KeyFile     string `toml:"key_file"`
 }
 
 // ClientSection is a client registration at one token endpoint.
@@ -61,6 +65,9 @@ type ServerSection struct {
 	URL      string   `toml:"url"`
 	Scopes   []string `toml:"scopes"`
 	KeepWarm bool     `toml:"keep_warm"`
+	// AllowedClients, when set, names the executables that may get this
+	// server's tokens (policy.go): absolute paths or "sha256:<hex>".
+	AllowedClients []string `toml:"allowed_clients"`
 }
 
 // Problems collects every mistake found in a configuration, so one run of
@@ -114,6 +121,7 @@ func (fc *FileConfig) validate() Problems {
 	if fc.Daemon.LogLevel != "" && !slices.Contains([]string{"debug", "info", "warn", "error"}, fc.Daemon.LogLevel) {
 		add("daemon.log_level %q: want debug, info, warn or error", fc.Daemon.LogLevel)
 	}
+	p = append(p, fc.Daemon.validateKeys()...)
 	if fc.IdP.Issuer == "" {
 		add("idp.issuer is required")
 	} else if err := checkURL(fc.IdP.Issuer); err != nil {
@@ -168,6 +176,7 @@ func (fc *FileConfig) validate() Problems {
 				add("%s.scopes: offline_access is an IdP scope, not an MCP server scope", where)
 			}
 		}
+		p = append(p, checkAllowedClients(where, s.AllowedClients)...)
 	}
 	return p
 }
@@ -259,7 +268,7 @@ func (fc *FileConfig) BrokerConfig() (broker.Config, error) {
 	if err != nil {
 		return bc, fmt.Errorf("idp client: %w", err)
 	}
-	bc.IdP = broker.IdPConfig{Issuer: fc.IdP.Issuer, TokenEndpoint: fc.IdP.TokenEndpoint, Auth: idpAuth}
+	bc.IdP = broker.IdPConfig{Issuer: fc.IdP.Issuer, TokenEndpoint: fc.IdP.TokenEndpoint, Auth: idpAuth, Scopes: fc.IdP.Scopes}
 	bc.AuthServers = map[string]grant.ClientAuth{}
 	for _, as := range fc.AuthServers {
 		a, err := as.clientAuth()

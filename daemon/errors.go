@@ -26,6 +26,8 @@ var codeOf = map[broker.Reason]codes.Code{
 	broker.ReasonConfig:              codes.FailedPrecondition,
 	broker.ReasonNotFound:            codes.NotFound,
 	broker.ReasonInternal:            codes.Internal,
+	broker.ReasonLoginInProgress:     codes.Aborted,
+	broker.ReasonUnsupported:         codes.Unimplemented,
 }
 
 // toStatus turns a broker error into a gRPC status carrying an ErrorInfo
@@ -59,8 +61,4 @@ func withReason(code codes.Code, reason, msg string) error {
 
 func invalidArgument(msg string) error {
 	return withReason(codes.InvalidArgument, string(broker.ReasonInvalidArgument), msg)
-}
-
-func unimplemented(what, issue string) error {
-	return withReason(codes.Unimplemented, "UNSUPPORTED", what+" is not implemented in this version of xaad yet ("+issue+")")
 }

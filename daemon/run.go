@@ -21,7 +21,6 @@ import (
 	"github.com/xaad-dev/xaad/daemon/socket"
 	"github.com/xaad-dev/xaad/internal/peercred"
 	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
-	"github.com/xaad-dev/xaad/storage"
 )
 
 // Options are the daemon's process settings. Flags override the file.
@@ -52,7 +51,7 @@ func Run(ctx context.Context, opts Options) error {
 	if fc == nil {
 		path := opts.ConfigPath
 		if path == "" {
-			path = DefaultConfigPath()
+			path = ConfigToRead()
 		}
 		var err error
 		if fc, err = LoadConfig(path); err != nil {
@@ -75,17 +74,28 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 
-	db, err := storage.Open(filepath.Join(stateDir, "xaad.db"), &storage.Options{LockTimeout: time.Second})
+	// Sealed database, key from a provider, damage set aside (keys_open.go).
+	st, err := openStore(stateDir, fc.Daemon, log, time.Now())
 	if err != nil {
 		return err
 	}
+	db := st.db
 	defer db.Close()
+	audit, err := openAudit(stateDir, log)
+	if err != nil {
+		return err
+	}
+	defer audit.Close()
+	g := &guard{policy: newPolicy(fc.Servers), audit: audit, log: log, now: time.Now}
 
 	bc, err := fc.BrokerConfig()
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	bc.Store, bc.HTTP, bc.Now, bc.Logger = db, opts.HTTP, opts.Now, log.With("component", "broker")
+	notes := &notifier{log: log}
+	defer notes.close()
+	bc.OnNeedsLogin = notes.notify
 	b, err := broker.New(bc)
 	if err != nil {
 		return err
@@ -105,14 +115,14 @@ func Run(ctx context.Context, opts Options) error {
 	unaryUID, streamUID := peercred.UIDInterceptor(uid, log)
 	srv := grpc.NewServer(
 		grpc.Creds(peercred.TransportCredentials()),
-		grpc.ChainUnaryInterceptor(unaryUID),
-		grpc.ChainStreamInterceptor(streamUID),
+		grpc.ChainUnaryInterceptor(g.auditUnary, unaryUID, g.policyUnary),
+		grpc.ChainStreamInterceptor(g.auditStream, streamUID, g.policyStream),
 	)
 	started := time.Now()
 	if opts.Now != nil {
 		started = opts.Now()
 	}
-	xaadv1.RegisterXaadServiceServer(srv, &service{b: b, started: started, version: opts.Version})
+	xaadv1.RegisterXaadServiceServer(srv, &service{b: b, started: started, version: opts.Version, warnings: st.warnings})
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus(xaadv1.XaadService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
@@ -121,6 +131,22 @@ func Run(ctx context.Context, opts Options) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(peercred.Listener{Listener: ln, Logger: log}) }()
+	// The scheduler keeps tokens fresh; it stops with ctx.
+	bg, bgCancel := context.WithCancel(ctx)
+	defer bgCancel()
+	schedDone := make(chan struct{})
+	go func() { defer close(schedDone); _ = b.Run(bg) }()
+	defer func() { bgCancel(); <-schedDone }()
+	defer startIdentityRefresh(bg, b, log)()
+	go trackHealth(bg, b, hs)
+	go watchSleep(bg, log, b.Resync)
+
+	// Both before READY=1: systemd may send a reload at once, and SIGHUP
+	// would otherwise end the process.
+	stopReloads := handleReloads(ctx, opts, fc, b, log)
+	defer stopReloads()
+	stopWatchdog := startWatchdog(ctx, brokerHealthy(b), log)
+	defer stopWatchdog()
 
 	where := sockPath
 	if activated {
@@ -193,6 +219,22 @@ func DefaultConfigPath() string {
 		dir = filepath.Join(home, ".config")
 	}
 	return filepath.Join(dir, "xaad", "config.toml")
+}
+
+// SystemConfigPath is the administrator's configuration, which the packages
+// install; a user's own file takes its place.
+const SystemConfigPath = "/etc/xaad/config.toml"
+
+// ConfigToRead is DefaultConfigPath, or SystemConfigPath when only that one
+// exists.
+func ConfigToRead() string {
+	user := DefaultConfigPath()
+	if _, err := os.Stat(user); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(SystemConfigPath); err == nil {
+			return SystemConfigPath
+		}
+	}
+	return user
 }
 
 func resolveSocket(p string) (string, error) {

@@ -67,38 +67,16 @@ func tokenProto(t *broker.Token) *xaadv1.GetTokenResponse {
 		Stale:               t.Stale,
 		StaleReason:         t.StaleReason,
 		RefreshedAt:         timestamppb.New(t.RefreshedAt),
+		NextRefreshAt:       optTime(t.NextRefreshAt),
 	}
 }
 
-func (s *service) GetAssertion(context.Context, *xaadv1.GetAssertionRequest) (*xaadv1.GetAssertionResponse, error) {
-	return nil, unimplemented("GetAssertion", "planned with proactive refresh")
-}
-
-func (s *service) WatchTokens(*xaadv1.WatchTokensRequest, xaadv1.XaadService_WatchTokensServer) error {
-	return unimplemented("WatchTokens", "planned with proactive refresh")
-}
-
-func (s *service) Logout(context.Context, *xaadv1.LogoutRequest) (*xaadv1.LogoutResponse, error) {
-	return nil, unimplemented("Logout", "planned with enterprise sign-in")
-}
-
-func (s *service) Login(req *xaadv1.LoginRequest, stream xaadv1.XaadService_LoginServer) error {
-	switch req.GetMode() {
-	case xaadv1.LoginMode_LOGIN_MODE_IMPORT:
-	case xaadv1.LoginMode_LOGIN_MODE_BROWSER, xaadv1.LoginMode_LOGIN_MODE_DEVICE:
-		return unimplemented("browser and device sign-in", "planned with enterprise sign-in; use `xaactl login --id-token-file` for now")
-	default:
-		return invalidArgument("login mode is required")
+// optTime leaves a zero time unset rather than sending 1970.
+func optTime(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
 	}
-	if req.GetIdToken() == "" {
-		return invalidArgument("an import login needs id_token")
-	}
-	_ = stream.Send(&xaadv1.LoginResponse{Event: &xaadv1.LoginResponse_Progress{Progress: &xaadv1.Progress{Message: "verifying the ID token"}}})
-	info, err := s.b.ImportIdentity(stream.Context(), req.GetIdToken(), req.GetRefreshToken())
-	if err != nil {
-		return toStatus(err)
-	}
-	return stream.Send(&xaadv1.LoginResponse{Event: &xaadv1.LoginResponse_Done{Done: &xaadv1.LoginDone{Identity: identityProto(info)}}})
+	return timestamppb.New(t)
 }
 
 func (s *service) Status(context.Context, *xaadv1.StatusRequest) (*xaadv1.StatusResponse, error) {
@@ -149,7 +127,8 @@ func identityProto(i broker.IdentityInfo) *xaadv1.Identity {
 		broker.SignedIn:   xaadv1.IdentityState_IDENTITY_STATE_SIGNED_IN,
 		broker.NeedsLogin: xaadv1.IdentityState_IDENTITY_STATE_NEEDS_LOGIN,
 	}[i.State]
-	p := &xaadv1.Identity{Issuer: i.Issuer, Subject: i.Subject, State: st, HasRefreshToken: i.HasRefreshToken, LoginHintReason: i.Reason}
+	p := &xaadv1.Identity{Issuer: i.Issuer, Subject: i.Subject, State: st, HasRefreshToken: i.HasRefreshToken, LoginHintReason: i.Reason,
+		MaxAge: i.MaxAge, AcrValues: i.ACRValues}
 	if !i.ExpiresAt.IsZero() {
 		p.IdTokenExpiresAt = timestamppb.New(i.ExpiresAt)
 	}
@@ -167,6 +146,8 @@ func serverProto(si broker.ServerInfo) *xaadv1.ServerStatus {
 		p.State = xaadv1.ServerState_SERVER_STATE_READY
 	case broker.ServerFailed:
 		p.State = xaadv1.ServerState_SERVER_STATE_FAILED
+	case broker.ServerStale:
+		p.State = xaadv1.ServerState_SERVER_STATE_STALE
 	default:
 		p.State = xaadv1.ServerState_SERVER_STATE_IDLE
 	}
@@ -187,5 +168,6 @@ func serverProto(si broker.ServerInfo) *xaadv1.ServerStatus {
 	if !si.LastRefreshAt.IsZero() {
 		p.LastRefreshAt = timestamppb.New(si.LastRefreshAt)
 	}
+	p.NextRefreshAt = optTime(si.NextRefreshAt)
 	return p
 }

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # test.sh is the project's one test command: formatting, vet, staticcheck,
-# the generated-code check, every Go test with the race detector, and the
-# official MCP conformance scenario. It installs what it needs when missing:
+# the generated-code check, every Go test with the race detector, the
+# TypeScript SDK client test of xaactl proxy, and the official MCP
+# conformance scenario. It installs what it needs when missing:
 # Debian packages when run as root, Go tools and npm packages into .cache/.
 #
-# Usage: scripts/test.sh [--quick]   (--quick skips staticcheck and conformance)
+# Usage: scripts/test.sh [--quick]   (--quick skips staticcheck, the TypeScript
+#                                     client test and conformance)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,12 +50,35 @@ if [ "$quick" -eq 0 ]; then
 	scripts/checkproto.sh
 fi
 
+# The browser sign-in test drives a real headless Chromium; it skips, and
+# says why, where chromium is missing and cannot be installed.
+if ! command -v chromium >/dev/null 2>&1; then
+	apt_install chromium || echo "chromium is missing and cannot be installed (not root): the real-browser sign-in test will skip"
+fi
+
+# The Secret Service key provider is tested against a real headless
+# gnome-keyring (daemon/keys_keyring_test.go); without it that test skips.
+if ! command -v gnome-keyring-daemon >/dev/null 2>&1; then
+	apt_install --no-install-recommends gnome-keyring libsecret-tools ||
+		echo "gnome-keyring is missing and cannot be installed (not root): TestKeyringProvider will skip"
+fi
+
 step "go test -race ./..."
 go test -race -count=1 ./... 2>&1 | tee "$cache/gotest.log"
 
 if [ "$quick" -eq 0 ]; then
+	step "TypeScript SDK client through xaactl proxy"
+	scripts/ts-client-test.sh
+fi
+
+if [ "$quick" -eq 0 ]; then
 	step "MCP conformance: auth/cross-app-access-complete-flow"
 	scripts/conformance.sh
+fi
+
+if [ "$quick" -eq 0 ]; then
+	step "packages: .deb and .rpm, lintian, rpm -qlp, dpkg -i / -r (root)"
+	scripts/package-test.sh
 fi
 
 step "all checks passed"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -18,26 +19,37 @@ type Options struct {
 	// enough to ride out a previous daemon that is still closing, short
 	// enough that a second xaad fails fast instead of hanging.
 	LockTimeout time.Duration
-	// Sealer is applied to every value. Default [PlainSealer].
-	Sealer Sealer
+	// Key is the data key ([KeySize] bytes) that seals every value. It is
+	// required: Open fails with [ErrNoKey] without it, and with
+	// [ErrWrongKey] when the file was sealed with another key. Keep it
+	// outside the database's folder (see the daemon's key providers).
+	Key []byte
 }
 
 const defaultLockTimeout = time.Second
 
 // DB is the bbolt-backed [Store]. It is safe for concurrent use.
 type DB struct {
-	bolt   *bolt.DB
-	sealer Sealer
-	path   string
+	bolt *bolt.DB
+	path string
+	// mu guards sealer. Every read and write holds it shared from the raw
+	// bytes to the (un)sealing, so Rekey, which holds it exclusively, never
+	// leaves a value sealed under the old key behind.
+	mu     sync.RWMutex
+	sealer *aeadSealer
+	// boltOpts reopen the file after a compaction.
+	boltOpts *bolt.Options
 }
 
 var _ Store = (*DB)(nil)
 
 // Open opens or creates the database at path. It creates the parent
 // directory with mode 0700 and the file with mode 0600, writes the schema
-// version into a new file, and refuses a file whose schema is newer than this
-// code knows ([ErrSchemaTooNew]) without writing to it. A file held by
-// another process gives [ErrLocked]; a damaged one gives [ErrCorrupt].
+// version and key check into a new file, migrates an older file to
+// [SchemaVersion] in one transaction, and refuses without writing a file
+// whose schema is newer than this code knows ([ErrSchemaTooNew]) or that
+// opts.Key does not open ([ErrWrongKey], [ErrNoKey]). A file held by another
+// process gives [ErrLocked]; a damaged one gives [ErrCorrupt].
 func Open(path string, opts *Options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open database: empty path")
@@ -49,21 +61,31 @@ func Open(path string, opts *Options) (*DB, error) {
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = defaultLockTimeout
 	}
-	if o.Sealer == nil {
-		o.Sealer = PlainSealer{}
+	if len(o.Key) == 0 {
+		return nil, fmt.Errorf("open %s: %w", path, ErrNoKey)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout})
+	bo := &bolt.Options{Timeout: o.LockTimeout}
+	b, err := bolt.Open(path, 0o600, bo)
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	if err := initSchema(b); err != nil {
+	sealer, migrated, err := initSchema(b, o.Key)
+	if err != nil {
 		b.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &DB{bolt: b, sealer: o.Sealer, path: path}, nil
+	if migrated {
+		if b, err = compact(b, path, bo); err != nil {
+			if b != nil {
+				b.Close()
+			}
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+	}
+	return &DB{bolt: b, sealer: sealer, path: path, boltOpts: bo}, nil
 }
 
 func openError(path string, err error) error {
@@ -80,14 +102,27 @@ func openError(path string, err error) error {
 // Path reports the file the database lives in.
 func (db *DB) Path() string { return db.path }
 
+// KeyID reports the [KeyID] of the key that seals the file.
+func (db *DB) KeyID() string {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return db.sealer.id
+}
+
 // Close releases the file and its lock. It is idempotent.
-func (db *DB) Close() error { return db.bolt.Close() }
+func (db *DB) Close() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.bolt.Close()
+}
 
 // Get implements [Store].
 func (db *DB) Get(bucket, key string) ([]byte, error) {
 	if err := checkKey(bucket, key); err != nil {
 		return nil, err
 	}
+	db.mu.RLock()
+	defer db.mu.RUnlock()
 	var raw []byte
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(bucket))
@@ -114,11 +149,14 @@ func (db *DB) Put(bucket, key string, value []byte) error {
 }
 
 // PutMany implements [Store]. Values are sealed before the write transaction
-// starts, so a sealing failure writes nothing and keeps the lock short.
+// starts, so a sealing failure writes nothing and keeps bbolt's lock short;
+// db.mu, held throughout, keeps Rekey from slipping in between.
 func (db *DB) PutMany(bucket string, kv map[string][]byte) error {
 	if err := checkBucket(bucket); err != nil {
 		return err
 	}
+	db.mu.RLock()
+	defer db.mu.RUnlock()
 	sealed := make(map[string][]byte, len(kv))
 	for k, v := range kv {
 		if err := checkKey(bucket, k); err != nil {
@@ -153,6 +191,8 @@ func (db *DB) Delete(bucket, key string) error {
 	if err := checkKey(bucket, key); err != nil {
 		return err
 	}
+	db.mu.RLock()
+	defer db.mu.RUnlock()
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(bucket))
 		if b == nil {
@@ -168,6 +208,8 @@ func (db *DB) List(bucket string) (map[string][]byte, error) {
 	if err := checkBucket(bucket); err != nil {
 		return nil, err
 	}
+	db.mu.RLock()
+	defer db.mu.RUnlock()
 	raw := map[string][]byte{}
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(bucket))
@@ -202,6 +244,8 @@ func (db *DB) DeleteBucket(bucket string) error {
 	if err := checkBucket(bucket); err != nil {
 		return err
 	}
+	db.mu.RLock()
+	defer db.mu.RUnlock()
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		err := tx.DeleteBucket([]byte(bucket))
 		if errors.Is(err, berrors.ErrBucketNotFound) {
@@ -215,6 +259,8 @@ func (db *DB) DeleteBucket(bucket string) error {
 // Check runs bbolt's consistency check over the whole file and returns the
 // first problem found, or nil.
 func (db *DB) Check() error {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		var first error
 		// Drain the channel: the checker goroutine reads pages of this tx

@@ -17,7 +17,7 @@ import (
 func TestOpenCreatesPrivateFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state", "xaad")
 	path := filepath.Join(dir, "xaad.db")
-	db, err := storage.Open(path, nil)
+	db, err := storage.Open(path, keyOpts())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,14 +34,14 @@ func TestOpenCreatesPrivateFiles(t *testing.T) {
 }
 
 func TestReopenKeepsData(t *testing.T) {
-	db := storagetest.MustOpen(t)
+	db, key := storagetest.MustOpenKey(t)
 	if err := db.Put("b", "k", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db2, err := storage.Open(db.Path(), nil)
+	db2, err := storage.Open(db.Path(), &storage.Options{Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,9 +55,9 @@ func TestReopenKeepsData(t *testing.T) {
 // Open of the same file conflicts even within one process, exactly as a
 // second xaad process would.
 func TestSecondOpenIsLocked(t *testing.T) {
-	db := storagetest.MustOpen(t)
+	db, key := storagetest.MustOpenKey(t)
 	// A 1ns timeout makes bbolt give up after its first failed attempt.
-	_, err := storage.Open(db.Path(), &storage.Options{LockTimeout: 1})
+	_, err := storage.Open(db.Path(), &storage.Options{LockTimeout: 1, Key: key})
 	if !errors.Is(err, storage.ErrLocked) {
 		t.Fatalf("second Open = %v, want ErrLocked", err)
 	}
@@ -70,7 +70,7 @@ func TestSecondOpenIsLocked(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db2, err := storage.Open(db.Path(), &storage.Options{LockTimeout: 1})
+	db2, err := storage.Open(db.Path(), &storage.Options{LockTimeout: 1, Key: key})
 	if err != nil {
 		t.Fatalf("Open after Close: %v", err)
 	}
@@ -79,7 +79,7 @@ func TestSecondOpenIsLocked(t *testing.T) {
 
 func TestNewerSchemaRefusedUntouched(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "xaad.db")
-	db, err := storage.Open(path, nil)
+	db, err := storage.Open(path, keyOpts())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,14 +88,14 @@ func TestNewerSchemaRefusedUntouched(t *testing.T) {
 	}
 	db.Close()
 	rawUpdate(t, path, func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte("_meta")).Put([]byte("schema_version"), []byte("2"))
+		return tx.Bucket([]byte("_meta")).Put([]byte("schema_version"), []byte("3"))
 	})
 	before := readFile(t, path)
-	_, err = storage.Open(path, nil)
+	_, err = storage.Open(path, keyOpts())
 	if !errors.Is(err, storage.ErrSchemaTooNew) {
 		t.Fatalf("Open = %v, want ErrSchemaTooNew", err)
 	}
-	if !strings.Contains(err.Error(), "version 2") {
+	if !strings.Contains(err.Error(), "version 3") {
 		t.Errorf("error %q does not name the file's version", err)
 	}
 	if !bytes.Equal(before, readFile(t, path)) {
@@ -109,7 +109,7 @@ func TestForeignBboltFileRefused(t *testing.T) {
 		_, err := tx.CreateBucket([]byte("someone-elses"))
 		return err
 	})
-	if _, err := storage.Open(path, nil); !errors.Is(err, storage.ErrCorrupt) {
+	if _, err := storage.Open(path, keyOpts()); !errors.Is(err, storage.ErrCorrupt) {
 		t.Fatalf("Open = %v, want ErrCorrupt", err)
 	}
 }
@@ -122,7 +122,7 @@ func TestCorruptFile(t *testing.T) {
 		if err := os.WriteFile(path, junk[:size], 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := storage.Open(path, nil)
+		_, err := storage.Open(path, keyOpts())
 		if !errors.Is(err, storage.ErrCorrupt) {
 			t.Fatalf("Open of %d random bytes = %v, want ErrCorrupt", size, err)
 		}
@@ -133,7 +133,7 @@ func TestCorruptFile(t *testing.T) {
 }
 
 func TestOpenEmptyPath(t *testing.T) {
-	if _, err := storage.Open("", nil); err == nil {
+	if _, err := storage.Open("", keyOpts()); err == nil {
 		t.Fatal("Open(\"\") succeeded")
 	}
 }
@@ -173,3 +173,8 @@ func readFile(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// testKey is a fixed data key, so tests can reopen files they wrote.
+var testKey = bytes.Repeat([]byte{0x5a}, storage.KeySize)
+
+func keyOpts() *storage.Options { return &storage.Options{Key: testKey} }

@@ -8,12 +8,26 @@
 //
 // # Sealing
 //
-// Every value passes through [Options.Sealer] on its way in and out, with the
-// bucket and key as context so a sealed value cannot be moved to another slot
-// unnoticed. Callers of [DB.Get] and [DB.List] (the broker among them) only
-// ever see plaintext: sealed bytes never leave this package. The default
-// sealer does not encrypt but still frames each value with a one-byte format
-// tag, so that files written today can be told apart from sealed ones later.
+// Every value is sealed with AES-256-GCM under the data key of [Options.Key],
+// with additional data binding the bucket, the key and the schema version,
+// so a value moved to another slot, or a changed byte, fails to open
+// ([ErrTampered]). Callers of [DB.Get] and [DB.List] (the broker among them)
+// only ever see plaintext: sealed bytes never leave this package. Each
+// stored value starts with a one-byte format tag ([FormatAESGCM]; schema 1
+// files hold [FormatPlain] values and are sealed by their migration).
+//
+// The file records the [KeyID] of its key and a sealed key check, so a wrong
+// key is refused at Open ([ErrWrongKey]) before anything is written, and
+// [Inspect] tells which key a file needs. [DB.Rekey] re-seals everything
+// under a new key in one transaction. The key itself never enters the file:
+// the daemon's key providers keep it elsewhere.
+//
+// # Schema
+//
+// [SchemaVersion] is stored in the _meta bucket. [Open] migrates an older
+// file inside one write transaction (all or nothing) and refuses a newer one
+// untouched ([ErrSchemaTooNew]). [DB.Verify] checks the pages and that every
+// value opens; [MoveAside] keeps a damaged file under a new name.
 //
 // # Caveats
 //

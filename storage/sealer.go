@@ -23,7 +23,7 @@ type Sealer interface {
 const (
 	// FormatPlain marks a value stored as is, behind the tag byte.
 	FormatPlain byte = 0x00
-	// 0x01 is reserved for AES-256-GCM sealed values.
+	// FormatAESGCM (0x01, aead.go) marks AES-256-GCM sealed values.
 )
 
 // ErrUnknownFormat is returned when a stored value carries a format tag the
@@ -31,8 +31,9 @@ const (
 // key.
 var ErrUnknownFormat = errors.New("value has an unknown storage format")
 
-// PlainSealer is the default [Sealer]: it does not encrypt, it only frames a
-// value with [FormatPlain]. The zero value is ready to use.
+// PlainSealer does not encrypt, it only frames a value with [FormatPlain]:
+// the format of schema 1, kept to read such files during their migration.
+// The zero value is ready to use.
 type PlainSealer struct{}
 
 // Seal returns plaintext behind the FormatPlain tag, in a new slice.

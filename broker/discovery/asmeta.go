@@ -27,6 +27,14 @@ type AuthServer struct {
 	GrantProfiles         []string
 	TokenEndpointAuthMeth []string
 	MetadataURL           string
+	// AuthorizationEndpoint and DeviceAuthorizationEndpoint serve the
+	// enterprise sign-in (RFC 8414 §2, RFC 8628 §4); empty when absent.
+	AuthorizationEndpoint       string
+	DeviceAuthorizationEndpoint string
+	// SubjectTokenTypes lists the RFC 8693 subject token types the server
+	// says it accepts. No registered member carries this; xaad reads
+	// subject_token_types_supported.
+	SubjectTokenTypes []string
 }
 
 type asDoc struct {
@@ -37,6 +45,9 @@ type asDoc struct {
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	AuthorizationGrantProfiles        []string `json:"authorization_grant_profiles_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
+	DeviceAuthorizationEndpoint       string   `json:"device_authorization_endpoint"`
+	SubjectTokenTypesSupported        []string `json:"subject_token_types_supported"`
 }
 
 // AuthServer discovers the metadata of the authorization server issuer,
@@ -51,6 +62,16 @@ func (c *Client) AuthServer(ctx context.Context, issuer string) (*AuthServer, er
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
+	doc, mu, err := c.firstDocument(ctx, urls)
+	if err != nil {
+		return nil, fmt.Errorf("authorization server metadata of %s: %w", issuer, err)
+	}
+	return validateAS(*doc, issuer, mu, true)
+}
+
+// firstDocument fetches the first of urls that exists (4xx answers mean
+// "not here, try the next"); any other failure ends the search.
+func (c *Client) firstDocument(ctx context.Context, urls []string) (*asDoc, string, error) {
 	var notFound []string
 	for _, mu := range urls {
 		var doc asDoc
@@ -61,11 +82,11 @@ func (c *Client) AuthServer(ctx context.Context, issuer string) (*AuthServer, er
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("authorization server metadata of %s: %w", issuer, err)
+			return nil, "", err
 		}
-		return validateAS(doc, issuer, mu, true)
+		return &doc, mu, nil
 	}
-	return nil, fmt.Errorf("%w: no authorization server metadata for %s; tried %s", ErrInvalid, issuer, strings.Join(notFound, ", "))
+	return nil, "", fmt.Errorf("%w: no metadata found; tried %s", ErrInvalid, strings.Join(notFound, ", "))
 }
 
 // IdP discovers the metadata of the enterprise IdP: OpenID Connect
@@ -87,21 +108,11 @@ func (c *Client) IdP(ctx context.Context, issuer string) (*AuthServer, error) {
 		}
 		return 0
 	})
-	var notFound []string
-	for _, mu := range urls {
-		var doc asDoc
-		err := c.getJSON(ctx, mu, &doc)
-		var se *StatusError
-		if errors.As(err, &se) && se.Status >= 400 && se.Status < 500 {
-			notFound = append(notFound, fmt.Sprintf("%s (HTTP %d)", mu, se.Status))
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("IdP metadata of %s: %w", issuer, err)
-		}
-		return validateAS(doc, issuer, mu, false)
+	doc, mu, err := c.firstDocument(ctx, urls)
+	if err != nil {
+		return nil, fmt.Errorf("IdP metadata of %s (set idp.token_endpoint if it publishes none): %w", issuer, err)
 	}
-	return nil, fmt.Errorf("%w: no IdP metadata for %s; tried %s; set idp.token_endpoint in the config", ErrInvalid, issuer, strings.Join(notFound, ", "))
+	return validateAS(*doc, issuer, mu, false)
 }
 
 func validateAS(doc asDoc, issuer, metadataURL string, needJWTBearer bool) (*AuthServer, error) {
@@ -114,7 +125,8 @@ func validateAS(doc asDoc, issuer, metadataURL string, needJWTBearer bool) (*Aut
 	if needJWTBearer && !slices.Contains(doc.GrantTypesSupported, GrantJWTBearer) {
 		return nil, fmt.Errorf("%w: authorization server %s does not offer the jwt-bearer grant (grant_types_supported lacks %s), so it cannot take an ID-JAG", ErrInvalid, issuer, GrantJWTBearer)
 	}
-	for _, opt := range []struct{ name, v string }{{"jwks_uri", doc.JWKSURI}, {"revocation_endpoint", doc.RevocationEndpoint}} {
+	for _, opt := range []struct{ name, v string }{{"jwks_uri", doc.JWKSURI}, {"revocation_endpoint", doc.RevocationEndpoint},
+		{"authorization_endpoint", doc.AuthorizationEndpoint}, {"device_authorization_endpoint", doc.DeviceAuthorizationEndpoint}} {
 		if opt.v == "" {
 			continue
 		}
@@ -131,6 +143,10 @@ func validateAS(doc asDoc, issuer, metadataURL string, needJWTBearer bool) (*Aut
 		GrantProfiles:         doc.AuthorizationGrantProfiles,
 		TokenEndpointAuthMeth: doc.TokenEndpointAuthMethodsSupported,
 		MetadataURL:           metadataURL,
+
+		AuthorizationEndpoint:       doc.AuthorizationEndpoint,
+		DeviceAuthorizationEndpoint: doc.DeviceAuthorizationEndpoint,
+		SubjectTokenTypes:           doc.SubjectTokenTypesSupported,
 	}, nil
 }
 

@@ -62,7 +62,10 @@ func Exchange(ctx context.Context, ep *Endpoint, r ExchangeRequest) (*IDJAG, err
 		"subject_token":        {r.SubjectToken},
 		"subject_token_type":   {stt},
 		"audience":             {r.Audience},
-		"resource":             {r.Resource},
+	}
+	// EMA: send resource whenever it is known (protocol.md step 4).
+	if r.Resource != "" {
+		form.Set("resource", r.Resource)
 	}
 	if len(r.Scopes) > 0 {
 		form.Set("scope", strings.Join(r.Scopes, " "))
@@ -146,7 +149,7 @@ func inspectIDJAG(token, audience, resource string) (*jagClaims, error) {
 	}
 	// Some IdPs omit the resource claim (protocol.md §5.3 item 2); when it
 	// is there it must be exactly the requested resource.
-	if len(c.Resource) > 0 && string(c.Resource) != "null" && !oneValue(c.Resource, resource) {
+	if resource != "" && len(c.Resource) > 0 && string(c.Resource) != "null" && !oneValue(c.Resource, resource) {
 		return nil, fmt.Errorf("%w: ID-JAG resource is %s, want %q", ErrRejectedToken, clipRaw(c.Resource), resource)
 	}
 	if c.Exp != "" {

@@ -25,6 +25,11 @@ type Claims struct {
 	Audience  []string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
+	// Nonce, AuthTime and ACR are the OIDC Core §2 claims of that name;
+	// zero when absent.
+	Nonce    string
+	AuthTime time.Time
+	ACR      string
 	// Verified reports whether the signature was checked against the
 	// IdP's published keys.
 	Verified bool
@@ -167,6 +172,11 @@ func Parse(raw string) (*Claims, error) {
 		Aud json.RawMessage `json:"aud"`
 		Iat *float64        `json:"iat"`
 		Exp *float64        `json:"exp"`
+		// Nonce and ACR are read loosely: a wrongly typed nonce then
+		// fails the nonce comparison instead of the parse.
+		Nonce    any      `json:"nonce"`
+		AuthTime *float64 `json:"auth_time"`
+		ACR      any      `json:"acr"`
 	}
 	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &c); err != nil {
 		return nil, fmt.Errorf("%w: claims do not parse: %v", ErrInvalid, err)
@@ -185,6 +195,11 @@ func Parse(raw string) (*Claims, error) {
 	if c.Iat != nil {
 		out.IssuedAt = time.Unix(int64(*c.Iat), 0)
 	}
+	if c.AuthTime != nil {
+		out.AuthTime = time.Unix(int64(*c.AuthTime), 0)
+	}
+	out.Nonce, _ = c.Nonce.(string)
+	out.ACR, _ = c.ACR.(string)
 	return out, nil
 }
 

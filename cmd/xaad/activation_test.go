@@ -41,8 +41,9 @@ func testConfig(t *testing.T, dir string, tb *testbed.Testbed) string {
 		}
 	}
 	cfg := filepath.Join(dir, "config.toml")
-	body := fmt.Sprintf("[idp]\nissuer = %q\nclient_id = %q\nclient_secret_file = %q\n[[authorization_server]]\nissuer = %q\nclient_id = %q\nclient_secret_file = %q\n",
-		tb.IdP.Issuer(), o.IdPClient.ID, idp, tb.AS.Issuer(), o.ASClient.ID, as)
+	// The data key in a file of the test's own, never the person's keyring.
+	body := fmt.Sprintf("[daemon]\nkey_provider = \"file\"\nkey_file = %q\n[idp]\nissuer = %q\nclient_id = %q\nclient_secret_file = %q\n[[authorization_server]]\nissuer = %q\nclient_id = %q\nclient_secret_file = %q\n",
+		filepath.Join(dir, "data.key"), tb.IdP.Issuer(), o.IdPClient.ID, idp, tb.AS.Issuer(), o.ASClient.ID, as)
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestSocketActivationAndNotify(t *testing.T) {
 	defer notify.Close()
 
 	// LISTEN_PID must be the daemon's own pid: the shell sets it and execs.
-	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, bin, "run", "--config", cfg, "--state-dir", filepath.Join(dir, "state"), "--socket", filepath.Join(dir, "unused.sock"))
+	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, bin, "run", "--allow-root", "--config", cfg, "--state-dir", filepath.Join(dir, "state"), "--socket", filepath.Join(dir, "unused.sock"))
 	cmd.ExtraFiles = []*os.File{lnFile}
 	cmd.Env = append(os.Environ(), "LISTEN_FDS=1", "LISTEN_FDNAMES=grpc", "NOTIFY_SOCKET="+notifyPath)
 	var stderr strings.Builder

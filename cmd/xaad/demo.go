@@ -27,6 +27,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	serve := fs.Bool("serve", false, "keep the testbed and the daemon running and print xaactl commands to try")
 	verbose := fs.Bool("v", false, "show the daemon's log")
+	stateDir := fs.String("state-dir", "", "keep the daemon's database (and audit log) in this folder after the demo, its key in FOLDER.key beside it; default: a temporary folder, removed")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: xaad demo [--serve] [-v]\n\nStarts a local IdP, MCP authorization server and MCP server, runs a daemon on a\ntemporary socket, signs in, gets an access token through the gRPC API and calls an\nMCP tool with it, printing each step and its time. Nothing leaves this machine.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -37,7 +38,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	d := &demo{out: stdout, serve: *serve, verbose: *verbose, stderr: stderr}
+	d := &demo{out: stdout, serve: *serve, verbose: *verbose, stderr: stderr, stateDir: *stateDir}
 	if err := d.run(ctx); err != nil {
 		fmt.Fprintln(stderr, "xaad demo: FAILED:", err)
 		return 1
@@ -48,6 +49,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 type demo struct {
 	out, stderr    io.Writer
 	serve, verbose bool
+	stateDir       string
 	step           int
 }
 
@@ -102,7 +104,14 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	defer os.RemoveAll(dir)
 	sock := filepath.Join(dir, "xaad.sock")
-	cfg, err := demoConfig(dir, tb)
+	state, keyFile := filepath.Join(dir, "state"), filepath.Join(dir, "data.key")
+	if d.stateDir != "" {
+		if state, err = filepath.Abs(d.stateDir); err != nil {
+			return err
+		}
+		keyFile = state + ".key"
+	}
+	cfg, err := demoConfig(dir, keyFile, tb)
 	if err != nil {
 		return err
 	}
@@ -116,7 +125,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err := d.do("start xaad on a temporary Unix socket", func() (string, error) {
 		go func() {
 			done <- daemon.Run(ctx, daemon.Options{
-				Config: cfg, SocketPath: sock, StateDir: filepath.Join(dir, "state"), Version: version,
+				Config: cfg, SocketPath: sock, StateDir: state, Version: version,
 				Logger: daemon.NewLogger(logw, "debug"), OnReady: func(string) { close(ready) },
 			})
 		}()
@@ -242,9 +251,9 @@ func textOf(res *mcp.CallToolResult) string {
 
 // demoConfig writes the client secrets to 0600 files and returns the
 // daemon configuration for the testbed.
-func demoConfig(dir string, tb *testbed.Testbed) (*daemon.FileConfig, error) {
-	idpSecret := filepath.Join(dir, "idp-secret")
-	asSecret := filepath.Join(dir, "as-secret")
+func demoConfig(dir, keyFile string, tb *testbed.Testbed) (*daemon.FileConfig, error) {
+	idpSecret := filepath.Join(dir, "idp.secret")
+	asSecret := filepath.Join(dir, "as.secret")
 	o := tb.Options()
 	if err := os.WriteFile(idpSecret, []byte(o.IdPClient.Secret+"\n"), 0o600); err != nil {
 		return nil, err
@@ -255,6 +264,8 @@ func demoConfig(dir string, tb *testbed.Testbed) (*daemon.FileConfig, error) {
 	toml := fmt.Sprintf(`
 [daemon]
 allow_unlisted_servers = true
+key_provider = "file"
+key_file = %q
 
 [idp]
 issuer = %q
@@ -270,7 +281,7 @@ client_secret_file = %q
 
 [[server]]
 url = %q
-`, tb.IdP.Issuer(), o.IdPClient.ID, idpSecret, tb.AS.Issuer(), o.ASClient.ID, asSecret, tb.MCP.URL())
+`, keyFile, tb.IdP.Issuer(), o.IdPClient.ID, idpSecret, tb.AS.Issuer(), o.ASClient.ID, asSecret, tb.MCP.URL())
 	return daemon.ParseConfig([]byte(toml))
 }
 

@@ -23,6 +23,7 @@ Usage:
   xaad run [flags]            run the daemon (what the systemd unit starts)
   xaad check-config [FILE]    validate a configuration file and explain every problem
   xaad demo [--serve]         run the whole flow against the built-in testbed
+  xaad rekey                  re-seal the database under a new key (daemon stopped)
   xaad version                print the version
 
 Run 'xaad COMMAND --help' for the flags of a command.
@@ -46,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCheckConfig(args[1:], stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdout, stderr)
+	case "rekey":
+		return cmdRekey(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "xaad", version)
 		return 0
@@ -66,6 +69,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.StringVar(&o.SocketPath, "socket", "", "Unix socket to serve (default $XDG_RUNTIME_DIR/xaad/xaad.sock; ignored when systemd passes one)")
 	fs.StringVar(&o.StateDir, "state-dir", "", "folder of the database (default $XDG_STATE_HOME/xaad)")
 	fs.StringVar(&o.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
+	allowRoot := fs.Bool("allow-root", false, "run even as root (containers, CI); xaad refuses root otherwise")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: xaad run [flags]\n\nRuns the daemon in the foreground until SIGTERM or SIGINT. Under systemd, the\nxaad.socket unit starts it on the first connection.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -81,6 +85,10 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 		return 2
 	}
 	o.Version = version
+	if err := harden(os.Geteuid(), *allowRoot); err != nil {
+		fmt.Fprintln(stderr, "xaad:", err)
+		return 1
+	}
 	if err := daemon.Run(ctx, o); err != nil {
 		fmt.Fprintln(stderr, "xaad:", err)
 		return 1

@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(clientEnv); path != "" {
 		os.Exit(clientHelper(path))
 	}
+	if path := os.Getenv(connectEnv); path != "" {
+		os.Exit(connectHelper(path))
+	}
 	os.Exit(m.Run())
 }
 

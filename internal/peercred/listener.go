@@ -3,6 +3,7 @@ package peercred
 import (
 	"log/slog"
 	"net"
+	"syscall"
 )
 
 // Listener wraps a Unix-socket listener so that every connection it returns
@@ -30,8 +31,23 @@ func (l Listener) Accept() (net.Conn, error) {
 			c.Close()
 			continue
 		}
-		return &conn{Conn: c, cred: cred}, nil
+		return &conn{Conn: c, cred: cred, proc: pinConn(c, cred.PID)}, nil
 	}
+}
+
+// pinConn pins the peer process (see [Process]) at accept time, before any
+// request is read.
+func pinConn(c net.Conn, pid int32) *handle {
+	var h *handle
+	if sc, ok := c.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			_ = raw.Control(func(fd uintptr) { h = pin(int(fd), pid) })
+		}
+	}
+	if h == nil {
+		h = pin(-1, pid)
+	}
+	return h
 }
 
 func (l Listener) logger() *slog.Logger {
@@ -46,6 +62,13 @@ func (l Listener) logger() *slog.Logger {
 type conn struct {
 	net.Conn
 	cred Cred
+	proc *handle
+}
+
+// Close closes the connection and releases the process pin.
+func (c *conn) Close() error {
+	c.proc.close()
+	return c.Conn.Close()
 }
 
 // ConnCred reports the credentials a [Listener] attached to c, and whether c

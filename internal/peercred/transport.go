@@ -16,6 +16,9 @@ const AuthType = "peercred"
 type AuthInfo struct {
 	credentials.CommonAuthInfo
 	Cred Cred
+	// Process is the server's view of the calling process (nil on the
+	// client side, which learns only the server's Cred).
+	Process *Process
 }
 
 // AuthType implements credentials.AuthInfo.
@@ -33,9 +36,15 @@ func (AuthInfo) AuthType() string { return AuthType }
 // The security level is PrivacyAndIntegrity, as grpc's own local credentials
 // report for Unix sockets, so per-RPC credentials that demand a secure
 // transport work over it.
-func TransportCredentials() credentials.TransportCredentials { return transport{} }
+//
+// The server side also identifies the calling process ([Process]: its
+// executable and the executable's SHA-256) during the handshake, which gRPC
+// runs on the connection's own goroutine, so hashing never delays Accept.
+func TransportCredentials() credentials.TransportCredentials {
+	return transport{cache: &hashCache{}}
+}
 
-type transport struct{}
+type transport struct{ cache *hashCache }
 
 var errNotWrapped = errors.New("peercred: connection was not accepted through peercred.Listener")
 
@@ -46,12 +55,14 @@ func authInfo(c Cred) AuthInfo {
 	}
 }
 
-func (transport) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	cred, ok := ConnCred(c)
+func (t transport) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	pc, ok := c.(*conn)
 	if !ok {
 		return nil, nil, errNotWrapped
 	}
-	return c, authInfo(cred), nil
+	ai := authInfo(pc.cred)
+	ai.Process = identify(pc.proc, pc.cred.PID, t.cache)
+	return c, ai, nil
 }
 
 func (transport) ClientHandshake(_ context.Context, _ string, c net.Conn) (net.Conn, credentials.AuthInfo, error) {
@@ -66,7 +77,7 @@ func (transport) Info() credentials.ProtocolInfo {
 	return credentials.ProtocolInfo{SecurityProtocol: AuthType}
 }
 
-func (transport) Clone() credentials.TransportCredentials { return transport{} }
+func (t transport) Clone() credentials.TransportCredentials { return t }
 
 // OverrideServerName is a no-op: there is no server name to check.
 func (transport) OverrideServerName(string) error { return nil }
@@ -74,13 +85,15 @@ func (transport) OverrideServerName(string) error { return nil }
 // FromContext returns the caller's credentials in a gRPC handler or
 // interceptor, and whether the connection carried any.
 func FromContext(ctx context.Context) (Cred, bool) {
+	ai, ok := authInfoFrom(ctx)
+	return ai.Cred, ok
+}
+
+func authInfoFrom(ctx context.Context) (AuthInfo, bool) {
 	p, ok := peer.FromContext(ctx)
 	if !ok {
-		return Cred{}, false
+		return AuthInfo{}, false
 	}
 	ai, ok := p.AuthInfo.(AuthInfo)
-	if !ok {
-		return Cred{}, false
-	}
-	return ai.Cred, true
+	return ai, ok
 }

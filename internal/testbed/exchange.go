@@ -25,6 +25,10 @@ func (p *IdP) serveToken(w http.ResponseWriter, r *http.Request) {
 				resp, e = p.exchange(c, form)
 			case grantRefreshToken:
 				resp, e = p.refreshGrant(c, form)
+			case grantAuthorizationCode:
+				resp, e = p.codeGrant(c, form)
+			case grantDeviceCode:
+				resp, e = p.deviceGrantToken(c, form)
 			default:
 				e = errf(http.StatusBadRequest, "unsupported_grant_type", "grant_type not supported")
 			}
@@ -49,8 +53,9 @@ func (p *IdP) exchange(c Client, form map[string]string) (map[string]any, *oauth
 	if form["subject_token"] == "" {
 		return nil, invalidRequest("subject_token missing")
 	}
-	if form["subject_token_type"] != tokenTypeIDToken {
-		// The testbed IdP is OIDC only: no SAML or refresh-token subjects.
+	if stt := form["subject_token_type"]; stt != tokenTypeIDToken && stt != tokenTypeRefresh {
+		// The testbed IdP is OIDC only: no SAML subjects; refresh-token
+		// subjects only with SignInTweaks.RefreshTokenSubject.
 		return nil, invalidRequest("subject_token_type must be %s", tokenTypeIDToken)
 	}
 	if _, ok := form["actor_token"]; ok {
@@ -60,7 +65,13 @@ func (p *IdP) exchange(c Client, form map[string]string) (map[string]any, *oauth
 	if _, ok := form["actor_token_type"]; ok {
 		return nil, invalidRequest("actor_token_type not supported")
 	}
-	sub, e := p.verifyIDToken(form["subject_token"], c.ID)
+	var sub string
+	var e *oauthError
+	if form["subject_token_type"] == tokenTypeRefresh {
+		sub, e = p.refreshSubject(c, form["subject_token"])
+	} else {
+		sub, e = p.verifyIDToken(form["subject_token"], c.ID)
+	}
 	if e != nil {
 		return nil, e
 	}

@@ -22,6 +22,7 @@ type IdP struct {
 	audiences map[string][]string // AS issuer -> resources it governs
 	refresh   map[string]refreshGrant
 	tweaks    IdPTweaks
+	si        *signin // authorization, device and revocation endpoints (signin.go)
 }
 
 // IdPTweaks make the IdP misbehave so clients' defences can be tested
@@ -62,6 +63,7 @@ func newIdP(tb *Testbed, base string) (*IdP, error) {
 		tb: tb, issuer: base, keys: keys, foreign: foreign,
 		audiences: map[string][]string{},
 		refresh:   map[string]refreshGrant{},
+		si:        newSignin(),
 	}
 	p.auth = &clientAuth{
 		tb:        tb,
@@ -77,6 +79,9 @@ func (p *IdP) handler() http.Handler {
 	mux.Handle("/.well-known/openid-configuration", p.tb.endpoint(EndpointIdPMetadata, http.HandlerFunc(p.serveMetadata)))
 	mux.Handle("/jwks", p.tb.endpoint(EndpointIdPJWKS, http.HandlerFunc(p.keys.serveJWKS)))
 	mux.Handle("/token", p.tb.endpoint(EndpointIdPToken, http.HandlerFunc(p.serveToken)))
+	mux.Handle("/authorize", p.tb.endpoint(EndpointIdPAuthorize, http.HandlerFunc(p.serveAuthorize)))
+	mux.Handle("/device_authorization", p.tb.endpoint(EndpointIdPDevice, http.HandlerFunc(p.serveDevice)))
+	mux.Handle("/revoke", p.tb.endpoint(EndpointIdPRevoke, http.HandlerFunc(p.serveRevoke)))
 	return mux
 }
 
@@ -133,7 +138,7 @@ func (p *IdP) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"issuer":                p.issuer,
 		"token_endpoint":        p.TokenEndpoint(),
 		"jwks_uri":              p.JWKSURL(),
@@ -144,7 +149,11 @@ func (p *IdP) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		"token_endpoint_auth_signing_alg_values_supported":  []string{"ES256", "RS256"},
 		"id_token_signing_alg_values_supported":             []string{"ES256"},
 		"subject_types_supported":                           []string{"public"},
-	})
+	}
+	for k, v := range p.signinMetadata() {
+		doc[k] = v
+	}
+	writeJSON(w, http.StatusOK, doc)
 }
 
 var allAuthMethods = []ClientAuthMethod{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT, AuthNone}

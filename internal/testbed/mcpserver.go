@@ -14,7 +14,7 @@ import (
 // resource, and serving RFC 9728 protected-resource metadata.
 //
 // Tools: "echo" ({text} -> the same text) and "whoami" (the access token's
-// sub, client_id and scopes).
+// sub, client_id and scopes), and those of relaytools.go.
 type MCPServer struct {
 	tb   *Testbed
 	base string
@@ -69,7 +69,8 @@ func (m *MCPServer) handler() http.Handler {
 	srv := mcp.NewServer(&mcp.Implementation{Name: "xaad-testbed", Version: "1.0.0"}, nil)
 	mcp.AddTool(srv, &mcp.Tool{Name: "echo", Description: "Returns its text argument."}, echoTool)
 	mcp.AddTool(srv, &mcp.Tool{Name: "whoami", Description: "Describes the caller's access token."}, whoamiTool)
-	sdk := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+	addRelayTools(srv)
+	sdk := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, sdkHandlerOptions())
 	// The go-sdk puts auth.TokenInfo into tool requests only through its own
 	// middleware. Our middleware has already verified the token with the
 	// testbed clock, so the SDK's one just copies the result; its expiry

@@ -53,6 +53,9 @@ func (p *IdP) refreshGrant(c Client, form map[string]string) (map[string]any, *o
 		p.mu.Unlock()
 		return nil, invalidGrant("unknown refresh token")
 	case g.used:
+		p.si.mu.Lock()
+		p.si.counts.RefreshReuses++
+		p.si.mu.Unlock()
 		for k, o := range p.refresh {
 			if o.clientID == g.clientID && o.subject == g.subject {
 				delete(p.refresh, k)
@@ -76,12 +79,16 @@ func (p *IdP) refreshGrant(c Client, form map[string]string) (map[string]any, *o
 		return nil, errf(http.StatusInternalServerError, "server_error", "cannot sign ID token")
 	}
 	p.tb.stats.add(func(c *Counters) { c.RefreshGrants++ })
-	return map[string]any{
+	resp := map[string]any{
 		"access_token":  randomID(),
 		"token_type":    "Bearer",
 		"expires_in":    int64(p.tb.opts.IDTokenLifetime.Seconds()),
 		"id_token":      idt,
 		"refresh_token": next,
 		"scope":         "openid offline_access",
-	}, nil
+	}
+	if p.signInTweaks().RefreshWithoutIDToken {
+		delete(resp, "id_token")
+	}
+	return resp, nil
 }

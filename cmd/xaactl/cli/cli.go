@@ -25,6 +25,8 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	socket         string // empty: client.DefaultSocketPath()
+	// openURL opens a browser; nil means xdg-open (login_flow.go).
+	openURL func(string) error
 }
 
 // connect dials the daemon.
@@ -50,8 +52,11 @@ func commands() []command {
 		{"token", "print an access token for an MCP server", runToken},
 		{"status", "show the sign-in and every server", runStatus},
 		{"server", "add, list or remove MCP servers (server add|ls|rm)", runServer},
-		{"login", "import a sign-in from an ID token file", runLogin},
+		{"login", "sign in to your identity provider (browser, --device, or import)", runLogin},
+		{"logout", "sign out: revoke and forget the sign-in and every token", runLogout},
 		{"probe", "open an MCP session with a token and list the tools", runProbe},
+		{"audit", "show who got tokens for which server (the daemon's audit log)", runAudit},
+		{"proxy", "serve a remote MCP server to a local client over stdio", runProxy},
 	}
 }
 

@@ -87,30 +87,6 @@ func TestParseServer(t *testing.T) {
 	}
 }
 
-func TestParseLogin(t *testing.T) {
-	tests := []struct {
-		name    string
-		args    []string
-		want    loginOpts
-		wantErr string
-	}{
-		{name: "id token", args: []string{"--id-token-file", "f"}, want: loginOpts{idTokenFile: "f"}},
-		{name: "both", args: []string{"--id-token-file", "-", "--refresh-token-file", "r"}, want: loginOpts{idTokenFile: "-", refreshTokenFile: "r"}},
-		{name: "missing", args: nil, wantErr: "--id-token-file is required"},
-		{name: "stdin twice", args: []string{"--id-token-file", "-", "--refresh-token-file", "-"}, wantErr: "only one"},
-		{name: "positional", args: []string{"--id-token-file", "f", "extra"}, wantErr: "unexpected argument"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseLogin(tt.args)
-			checkParse(t, err, tt.wantErr)
-			if tt.wantErr == "" && got != tt.want {
-				t.Errorf("parseLogin = %+v, want %+v", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestParseStatusAndProbe(t *testing.T) {
 	if o, err := parseStatus([]string{"--json"}); err != nil || !o.json {
 		t.Errorf("parseStatus(--json) = %+v, %v", o, err)

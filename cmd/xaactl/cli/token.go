@@ -9,7 +9,7 @@ import (
 	"github.com/xaad-dev/xaad/client"
 )
 
-const tokenHelp = `Usage: xaactl token URL [--scope S ...] [--min-valid D] [--force] [--format raw|json|header]
+const tokenHelp = `Usage: xaactl token URL [--scope S ...] [--min-valid D] [--force] [--format raw|json|header|headers-json]
 
 Print an access token for the MCP server at URL. The daemon serves it from
 its cache when it can, so this is fast enough to run before every request
@@ -20,12 +20,21 @@ Formats:
   json    {access_token, token_type, expires_at, scopes, resource,
            authorization_server, stale}
   header  "Authorization: Bearer <token>"
+  headers-json
+          {"Authorization":"Bearer <token>"} and nothing else: the JSON
+          object of HTTP headers that header-helper hooks expect (Claude
+          Code's headersHelper, for one)
 
 Examples:
   xaactl token https://mcp.tools.example/mcp
   curl -H "$(xaactl token --format header https://mcp.tools.example/mcp)" https://mcp.tools.example/mcp
   xaactl token https://mcp.tools.example/mcp --scope repo.read --min-valid 10m --format json
-`
+  xaactl token https://mcp.tools.example/mcp --format headers-json
+
+On failure nothing is printed on standard output, a message for a person
+goes to standard error, and the exit code says what to do (below).
+
+` + exitCodesHelp
 
 type tokenOpts struct {
 	req    client.TokenRequest
@@ -39,7 +48,7 @@ func parseToken(args []string) (tokenOpts, error) {
 	fs.Var(&scopes, "scope", "a `scope` to request (repeatable; default: the server's)")
 	fs.DurationVar(&o.req.MinValidFor, "min-valid", 0, "keep the token valid for at least this `duration` (e.g. 5m)")
 	fs.BoolVar(&o.req.ForceRefresh, "force", false, "get a new token even if the cached one is valid")
-	fs.StringVar(&o.format, "format", "raw", "output `format`: raw, json or header")
+	fs.StringVar(&o.format, "format", "raw", "output `format`: raw, json, header or headers-json")
 	pos, err := parse(fs, args, tokenHelp)
 	if err != nil {
 		return o, err
@@ -48,9 +57,9 @@ func parseToken(args []string) (tokenOpts, error) {
 		return o, err
 	}
 	switch o.format {
-	case "raw", "json", "header":
+	case "raw", "json", "header", "headers-json":
 	default:
-		return o, usagef(fmt.Sprintf("unknown --format %q (want raw, json or header)", o.format))
+		return o, usagef(fmt.Sprintf("unknown --format %q (want raw, json, header or headers-json)", o.format))
 	}
 	if o.req.MinValidFor < 0 {
 		return o, usagef("--min-valid must not be negative")
@@ -114,6 +123,8 @@ func renderToken(w io.Writer, tok *client.Token, format string) error {
 	case "header":
 		_, err := fmt.Fprintf(w, "Authorization: %s %s\n", tok.Type(), tok.AccessToken)
 		return err
+	case "headers-json":
+		return renderHeadersJSON(w, tok)
 	default:
 		_, err := fmt.Fprintln(w, tok.AccessToken)
 		return err

@@ -1,0 +1,194 @@
+package broker
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/xaad-dev/xaad/broker/grant"
+)
+
+// Assertion policy (architecture.md, refresh policy).
+const (
+	// spareMargin: a spare ID-JAG this close to its expiry is discarded
+	// rather than handed out.
+	spareMargin = 60 * time.Second
+	// spareRecent: a spare is minted ahead only for a key that was asked
+	// for twice within this window, so one-off callers cost one exchange.
+	spareRecent = 5 * time.Minute
+)
+
+// AssertionRequest asks for an ID-JAG. Name the MCP server with ServerURL
+// (audience and resource come from its metadata), or an authorization
+// server with Audience and optionally the Resource to bind.
+type AssertionRequest struct {
+	ServerURL string
+	Audience  string
+	Resource  string
+	Scopes    []string
+}
+
+// Assertion is a fresh ID-JAG. It has never been handed out before and
+// never will be again.
+type Assertion struct {
+	Assertion string
+	ExpiresAt time.Time
+	Audience  string
+	Resource  string
+	Scopes    []string
+}
+
+// spares holds at most one pre-minted ID-JAG per (audience, resource,
+// scopes), for callers that ask repeatedly.
+type spares struct {
+	mu    sync.Mutex
+	byKey map[string]*spare
+}
+
+type spare struct {
+	jag      *grant.IDJAG
+	lastUsed time.Time
+	minting  bool
+}
+
+// Assertion returns a fresh ID-JAG for callers that run the jwt-bearer leg
+// themselves. A spare minted ahead is handed out at most once; otherwise one
+// is minted now.
+func (b *Broker) Assertion(ctx context.Context, req AssertionRequest) (*Assertion, error) {
+	aud, res, scopes, err := b.assertionTarget(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	key := aud + "\x00" + res + "\x00" + scopeKey(scopes)
+	now := b.now()
+	jag, recent := b.spares.take(key, now)
+	if jag == nil {
+		if jag, err = b.exchangeFor(ctx, aud, res, scopes); err != nil {
+			return nil, err
+		}
+	}
+	if recent {
+		b.mintSpare(key, aud, res, scopes)
+	}
+	b.log.Info("assertion served", slog.String("audience", aud), slog.String("jag_fp", Fingerprint(jag.Assertion)), slog.Time("exp", jag.ExpiresAt))
+	return &Assertion{Assertion: jag.Assertion, ExpiresAt: jag.ExpiresAt, Audience: aud, Resource: res, Scopes: slices.Clone(jag.Scopes)}, nil
+}
+
+// take pops the spare of key if it is still good, and reports whether the
+// key was used recently enough to deserve a new spare.
+func (s *spares) take(key string, now time.Time) (*grant.IDJAG, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byKey == nil {
+		s.byKey = map[string]*spare{}
+	}
+	sp, ok := s.byKey[key]
+	if !ok {
+		s.byKey[key] = &spare{lastUsed: now}
+		return nil, false
+	}
+	recent := now.Sub(sp.lastUsed) < spareRecent
+	sp.lastUsed = now
+	jag := sp.jag
+	sp.jag = nil // handed out at most once
+	if jag != nil && jag.ExpiresAt.Sub(now) < spareMargin {
+		jag = nil
+	}
+	return jag, recent
+}
+
+// mintSpare mints one spare for key in the background, unless one exists
+// or is being minted.
+func (b *Broker) mintSpare(key, aud, res string, scopes []string) {
+	b.spares.mu.Lock()
+	sp := b.spares.byKey[key]
+	if sp == nil || sp.jag != nil || sp.minting {
+		b.spares.mu.Unlock()
+		return
+	}
+	sp.minting = true
+	b.spares.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*b.cfg.timeout())
+		defer cancel()
+		jag, err := b.exchangeFor(ctx, aud, res, scopes)
+		b.spares.mu.Lock()
+		defer b.spares.mu.Unlock()
+		sp.minting = false
+		if err == nil && sp.jag == nil {
+			sp.jag = jag
+		}
+	}()
+}
+
+// assertionTarget resolves and checks the audience, resource and scopes.
+func (b *Broker) assertionTarget(ctx context.Context, req AssertionRequest) (aud, res string, scopes []string, err error) {
+	scopes = normScopes(req.Scopes)
+	if req.ServerURL != "" {
+		srv, err := b.serverFor(req.ServerURL)
+		if err != nil {
+			return "", "", nil, err
+		}
+		meta, err := b.metadata(ctx, srv, false)
+		if err != nil {
+			return "", "", nil, err
+		}
+		return meta.as.Issuer, meta.resource.Resource, b.effectiveScopes(srv, meta, scopes), nil
+	}
+	if req.Audience == "" {
+		return "", "", nil, newError(ReasonInvalidArgument, true, nil, "name an MCP server (resource) or an authorization server (audience)")
+	}
+	if !b.knownAudience(req.Audience, req.Resource) {
+		return "", "", nil, newError(ReasonServerNotAllowed, true, nil,
+			"%s is not the authorization server of a known MCP server; ask for the MCP server's URL instead", req.Audience)
+	}
+	return req.Audience, req.Resource, scopes, nil
+}
+
+// knownAudience reports whether aud is the issuer of a configured
+// authorization server or of a discovered server (with that resource,
+// when one is named): ID-JAGs are minted only for places xaad may go.
+func (b *Broker) knownAudience(aud, res string) bool {
+	// A reload swaps cfg under mu.
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if _, ok := b.cfg.AuthServers[aud]; ok {
+		return true
+	}
+	for _, s := range b.servers {
+		if s.meta != nil && s.meta.as.Issuer == aud && (res == "" || s.meta.resource.Resource == res) {
+			return true
+		}
+	}
+	return false
+}
+
+// exchangeFor mints one ID-JAG, with the same subject renewal as mint.
+func (b *Broker) exchangeFor(ctx context.Context, aud, res string, scopes []string) (*grant.IDJAG, error) {
+	subject, err := b.subject(ctx)
+	if err != nil {
+		return nil, err
+	}
+	idp, err := b.idpEndpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	exchange := func() (*grant.IDJAG, error) {
+		return grant.Exchange(ctx, idp, grant.ExchangeRequest{
+			SubjectToken: subject.token, SubjectTokenType: subject.typ, Audience: aud, Resource: res, Scopes: scopes,
+		})
+	}
+	jag, err := exchange()
+	if isCode(err, "invalid_grant") || isCode(err, "invalid_request") {
+		if subject, err = b.renewSubject(ctx, subject, err); err != nil {
+			return nil, err
+		}
+		jag, err = exchange()
+	}
+	if err != nil {
+		return nil, b.exchangeRefused(err)
+	}
+	return jag, nil
+}

@@ -1,0 +1,92 @@
+package broker
+
+import "sync/atomic"
+
+// EventKind says what happened to a server.
+type EventKind int
+
+// Event kinds.
+const (
+	// EventRefreshed: a new token was obtained; Event.Token holds it.
+	EventRefreshed EventKind = iota + 1
+	// EventFailed: a refresh failed; Event.Server says why.
+	EventFailed
+	// EventChanged: the server was added, removed or reconfigured.
+	EventChanged
+)
+
+// Event is one change of a server, as WatchTokens streams it.
+type Event struct {
+	Kind   EventKind
+	Server ServerInfo
+	// Token is a copy of the new token for EventRefreshed, else nil.
+	Token *Token
+}
+
+// subscriptionBuffer bounds the events queued for one slow reader; past it
+// the reader gets a fresh snapshot instead (Subscription.Overflowed), so no
+// reader ever blocks the scheduler or other readers.
+const subscriptionBuffer = 64
+
+// Subscription delivers events of some servers. Read C; call Close when done.
+type Subscription struct {
+	C        <-chan Event
+	c        chan Event
+	servers  map[string]bool // nil: every server
+	overflow atomic.Bool
+	b        *Broker
+}
+
+// Subscribe returns a subscription to events of the given server URLs, or
+// of every server when urls is empty.
+func (b *Broker) Subscribe(urls []string) *Subscription {
+	s := &Subscription{c: make(chan Event, subscriptionBuffer), b: b}
+	s.C = s.c
+	if len(urls) > 0 {
+		s.servers = map[string]bool{}
+		for _, u := range urls {
+			s.servers[u] = true
+		}
+	}
+	b.mu.Lock()
+	if b.subs == nil {
+		b.subs = map[*Subscription]struct{}{}
+	}
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	return s
+}
+
+// Close ends the subscription.
+func (s *Subscription) Close() {
+	s.b.mu.Lock()
+	delete(s.b.subs, s)
+	s.b.mu.Unlock()
+}
+
+// Overflowed reports, once, that events were dropped because the reader
+// fell behind; the reader should then take a fresh snapshot.
+func (s *Subscription) Overflowed() bool { return s.overflow.Swap(false) }
+
+// publishLocked sends an event of srv to every interested subscriber
+// without ever blocking. The caller holds b.mu.
+func (b *Broker) publishLocked(srv *server, kind EventKind, t *Token) {
+	if len(b.subs) == 0 {
+		return
+	}
+	ev := Event{Kind: kind, Server: b.serverInfoLocked(srv)}
+	if t != nil {
+		c := *t
+		ev.Token = &c
+	}
+	for s := range b.subs {
+		if s.servers != nil && !s.servers[srv.url] {
+			continue
+		}
+		select {
+		case s.c <- ev:
+		default:
+			s.overflow.Store(true)
+		}
+	}
+}

@@ -1,0 +1,269 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/xaad-dev/xaad/broker/grant"
+	"github.com/xaad-dev/xaad/broker/identity"
+)
+
+// idRefreshKey is the single-flight key of ID token refreshes; no server
+// URL can equal it, so it never joins an access token flight.
+const idRefreshKey = "\x00idp-refresh"
+
+// Retry delays of a failed ID token refresh (transient failures only).
+const (
+	idRetryBase = 5 * time.Second
+	idRetryCap  = 5 * time.Minute
+)
+
+// RunIdentityRefresh keeps the enterprise ID token fresh until ctx ends:
+// it refreshes it with the IdP refresh token when about a third of its
+// lifetime remains (architecture.md, "Refresh policy"), retries transient
+// failures with backoff, and announces once when the identity can no
+// longer be renewed. The daemon runs it for its whole life. It returns nil
+// when ctx ends.
+func (b *Broker) RunIdentityRefresh(ctx context.Context) error {
+	failures := 0
+	for {
+		// A nudge that arrived while working is answered by planning now.
+		select {
+		case <-b.signin.wakeCh():
+		default:
+		}
+		b.flushIdentity()
+		plan := b.identityPlan()
+		var at time.Time
+		switch plan.kind {
+		case planIdle:
+		case planRefresh:
+			at = plan.at
+			if failures > 0 {
+				at = b.now().Add(min(idRetryBase<<min(failures-1, 10), idRetryCap))
+			}
+		case planExpire:
+			at = plan.at
+		}
+		wakeAt := at
+		if b.storeDirty() {
+			// A record the store refused is written again soon, not at
+			// the next refresh: it may hold a rotated refresh token.
+			if retry := b.now().Add(idRetryBase); wakeAt.IsZero() || retry.Before(wakeAt) {
+				wakeAt = retry
+			}
+		}
+		if !b.waitUntil(ctx, wakeAt) {
+			return nil
+		}
+		// Woken early by a login, logout, new record or store retry: plan again.
+		if plan.kind == planIdle || b.now().Before(at) {
+			continue
+		}
+		switch plan.kind {
+		case planRefresh:
+			err := b.renewIdentity(ctx, plan.idToken)
+			switch {
+			case err == nil:
+				failures = 0
+			case ctx.Err() != nil:
+				return nil
+			case ReasonOf(err) == ReasonLoginRequired:
+				failures = 0 // the identity is in NEEDS_LOGIN now: idle
+			default:
+				failures++
+				b.log.Warn("ID token refresh failed; retrying", slog.Int("attempt", failures), slog.String("error", err.Error()))
+			}
+		case planExpire:
+			b.mu.RLock()
+			cur := b.ident
+			b.mu.RUnlock()
+			if cur != nil && cur.IDToken == plan.idToken {
+				b.log.Warn("the enterprise ID token expired and cannot be renewed; sign in again")
+				b.announce(cur)
+			}
+		}
+	}
+}
+
+type planKind int
+
+const (
+	planIdle    planKind = iota // nothing to do until something changes
+	planRefresh                 // refresh at `at`
+	planExpire                  // announce the end of the identity at `at`
+)
+
+type identityPlanT struct {
+	kind    planKind
+	at      time.Time
+	idToken string
+}
+
+// identityPlan decides the loop's next step from the record alone.
+func (b *Broker) identityPlan() identityPlanT {
+	b.signin.rec.Lock() // lock order: rec before mu
+	notified := b.signin.notified
+	b.signin.rec.Unlock()
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	r := b.ident
+	switch {
+	case r == nil || r.NeedsLogin != "" || r.RefreshSubject:
+		return identityPlanT{kind: planIdle}
+	case r.RefreshToken != "" && !r.NoRenewal:
+		return identityPlanT{kind: planRefresh, at: IDRefreshAt(r.IssuedAt, r.ExpiresAt), idToken: r.IDToken}
+	case notified != nil && notified.IDToken == r.IDToken:
+		return identityPlanT{kind: planIdle}
+	}
+	return identityPlanT{kind: planExpire, at: r.ExpiresAt, idToken: r.IDToken}
+}
+
+// IDRefreshAt returns when an ID token issued at issued and expiring at exp
+// is refreshed: when a third of its lifetime remains. An unknown issue
+// time counts as an hour-long token.
+func IDRefreshAt(issued, exp time.Time) time.Time {
+	life := exp.Sub(issued)
+	if issued.IsZero() || life <= 0 {
+		life = time.Hour
+	}
+	return exp.Add(-life / 3)
+}
+
+// waitUntil waits until at (zero: until nudged), a nudge, or the end of
+// ctx, which it reports as false.
+func (b *Broker) waitUntil(ctx context.Context, at time.Time) bool {
+	var timer <-chan time.Time
+	if !at.IsZero() {
+		d := at.Sub(b.now())
+		if d <= 0 {
+			return ctx.Err() == nil
+		}
+		timer = b.clock.After(d)
+	}
+	select {
+	case <-timer:
+	case <-b.signin.wakeCh():
+	case <-ctx.Done():
+		return false
+	}
+	return true
+}
+
+// renewIdentity refreshes the ID token with the refresh token, once for
+// all callers. seen is the ID token the caller found wanting: if the
+// identity holds another by now, someone else renewed it already.
+func (b *Broker) renewIdentity(ctx context.Context, seen string) error {
+	ch := b.flights.DoChan(idRefreshKey, func() (any, error) {
+		fctx, cancel := b.timeoutCtx(context.WithoutCancel(ctx))
+		defer cancel()
+		return nil, b.doRenew(fctx, seen)
+	})
+	select {
+	case r := <-ch:
+		return r.Err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *Broker) doRenew(ctx context.Context, seen string) error {
+	b.mu.RLock()
+	cur := b.ident
+	b.mu.RUnlock()
+	switch {
+	case cur == nil:
+		return newError(ReasonLoginRequired, true, nil, "not signed in; run `xaactl login`")
+	case cur.IDToken != seen:
+		return nil
+	case cur.NeedsLogin != "":
+		return newError(ReasonLoginRequired, true, nil, "%s; run `xaactl login`", cur.NeedsLogin)
+	case cur.RefreshToken == "":
+		return newError(ReasonLoginRequired, true, nil, "the ID token cannot be renewed without a refresh token; run `xaactl login`")
+	}
+	ep, err := b.idpEndpoint(ctx)
+	if err != nil {
+		return err
+	}
+	toks, err := grant.Refresh(ctx, ep, cur.RefreshToken)
+	if err != nil {
+		return b.refreshRefused(err)
+	}
+	var claims *identity.Claims
+	var verr error
+	if toks.IDToken != "" {
+		claims, verr = b.idVerifier().VerifyLogin(ctx, toks.IDToken, identity.LoginCheck{Subject: cur.Subject})
+	}
+	rtSubject := toks.IDToken == "" && b.idpTakesRefreshSubject(ctx)
+	rec := b.commitIdentity(func(c *identityRecord) *identityRecord {
+		if c == nil || c.IDToken != cur.IDToken || c.RefreshToken != cur.RefreshToken {
+			return nil // a login or logout replaced the identity meanwhile; it wins
+		}
+		n := *c
+		if toks.RefreshToken != "" {
+			n.RefreshToken = toks.RefreshToken // RFC 6749 §6: rotated
+		}
+		switch {
+		case claims != nil:
+			n.IDToken, n.ExpiresAt, n.Verified = toks.IDToken, claims.ExpiresAt, claims.Verified
+			n.IssuedAt = claims.IssuedAt
+			if n.IssuedAt.IsZero() || n.IssuedAt.After(toks.ReceivedAt) {
+				n.IssuedAt = toks.ReceivedAt
+			}
+			n.RefreshSubject, n.NoRenewal = false, false
+		case verr != nil:
+			// Keep the rotated refresh token; the old ID token stays.
+		case rtSubject:
+			n.RefreshSubject = true
+		default:
+			n.NoRenewal = true
+		}
+		return &n
+	})
+	if verr != nil {
+		return newError(ReasonUpstreamUnavailable, false, verr, "the IdP's refreshed ID token fails verification")
+	}
+	if rec == nil {
+		return nil
+	}
+	b.log.Info("ID token refreshed", slog.Bool("rotated", toks.RefreshToken != ""), slog.Bool("id_token", toks.IDToken != ""),
+		slog.Bool("refresh_token_as_subject", rec.RefreshSubject), slog.Time("exp", rec.ExpiresAt))
+	if rec.NoRenewal {
+		b.log.Warn("the IdP renewed the session without an ID token and takes no refresh token as subject; the identity ends with the ID token",
+			slog.Time("exp", rec.ExpiresAt))
+	}
+	return nil
+}
+
+// refreshRefused classifies a failed refresh; invalid_grant means the
+// refresh token is dead and the person must sign in again.
+func (b *Broker) refreshRefused(err error) error {
+	var oe *grant.OAuthError
+	if errors.As(err, &oe) && !oe.Transient() {
+		switch oe.Code {
+		case "invalid_grant":
+			b.enterNeedsLogin("the IdP refused the refresh token (it was revoked, expired or replaced)", "", "", true)
+			return newError(ReasonLoginRequired, true, err, "the IdP refused the refresh token; run `xaactl login`")
+		case "insufficient_user_authentication":
+			b.enterNeedsLogin("the IdP requires a stronger sign-in", oe.MaxAge, oe.ACRValues, false)
+			return newError(ReasonLoginRequired, true, err, "the IdP requires a stronger sign-in; run `xaactl login`")
+		case "invalid_client", "unauthorized_client":
+			return newError(ReasonIdPDenied, true, err, "the IdP rejected xaad's client for the refresh; check the [idp] section of the config")
+		}
+		return newError(ReasonIdPDenied, false, err, "the IdP refused the ID token refresh")
+	}
+	if errors.As(err, &oe) {
+		return newError(ReasonUpstreamUnavailable, false, err, "the IdP is unavailable")
+	}
+	return classifyTransport(err, "the IdP")
+}
+
+// idpTakesRefreshSubject reports whether the IdP's metadata lists refresh
+// tokens among its token exchange subject types.
+func (b *Broker) idpTakesRefreshSubject(ctx context.Context) bool {
+	m, err := b.idpMetadata(ctx)
+	return err == nil && slices.Contains(m.SubjectTokenTypes, grant.TokenTypeRefresh)
+}

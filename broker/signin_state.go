@@ -1,0 +1,198 @@
+package broker
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Reasons of the sign-in, beside those of errors.go.
+const (
+	// ReasonLoginInProgress: another login is running; one at a time.
+	ReasonLoginInProgress Reason = "LOGIN_IN_PROGRESS"
+	// ReasonUnsupported: the IdP lacks what the request needs (an
+	// authorization or device endpoint).
+	ReasonUnsupported Reason = "UNSUPPORTED"
+)
+
+// signinFields are the sign-in state kept in the identity record.
+type signinFields struct {
+	// IssuedAt is the ID token's iat, or when it was received; the
+	// refresh is planned from it.
+	IssuedAt time.Time `json:"issued_at,omitzero"`
+	// NeedsLogin, when set, says why the user must sign in again; the
+	// identity then serves no new token (cached ones stay valid).
+	NeedsLogin string `json:"needs_login,omitempty"`
+	// MaxAge and ACRValues are a step-up the IdP demanded
+	// (insufficient_user_authentication, RFC 9470 §3).
+	MaxAge    string `json:"max_age,omitempty"`
+	ACRValues string `json:"acr_values,omitempty"`
+	// RefreshSubject: the IdP renews without id_token but takes the
+	// refresh token as subject_token (protocol.md §2 step 7.2).
+	RefreshSubject bool `json:"refresh_subject,omitempty"`
+	// NoRenewal: the IdP renews without id_token and takes no refresh
+	// token as subject; the identity ends with the ID token.
+	NoRenewal bool `json:"no_renewal,omitempty"`
+}
+
+// signinState is the broker's sign-in machinery. Lock order: login, then
+// rec, then Broker.mu.
+type signinState struct {
+	// login is held for the whole of one login or logout: one at a time.
+	login sync.Mutex
+	// rec serialises every change of the identity record (store write,
+	// then memory), so a refresh finishing late cannot overwrite a login.
+	rec sync.Mutex
+	// dirty reports a record that could not be stored; the refresh loop
+	// writes it again. Guarded by rec.
+	dirty bool
+
+	wakeOnce sync.Once
+	wake     chan struct{}
+
+	// notified is the record whose NEEDS_LOGIN was announced, so the
+	// person hears of it once. Guarded by rec.
+	notified *identityRecord
+}
+
+// wakeCh returns the channel that nudges the ID token refresh loop.
+func (s *signinState) wakeCh() chan struct{} {
+	s.wakeOnce.Do(func() { s.wake = make(chan struct{}, 1) })
+	return s.wake
+}
+
+func (s *signinState) nudge() {
+	select {
+	case s.wakeCh() <- struct{}{}:
+	default:
+	}
+}
+
+// beginLogin takes the one-login-at-a-time slot or says who has it.
+func (b *Broker) beginLogin() (func(), error) {
+	if !b.signin.login.TryLock() {
+		return nil, newError(ReasonLoginInProgress, false, nil, "another sign-in is already running; finish or cancel it first")
+	}
+	return b.signin.login.Unlock, nil
+}
+
+// commitIdentity replaces the identity record: store first, memory second,
+// so a crash in between leaves the new record on disk (and a rotated
+// refresh token is never only in memory while the old one is on disk,
+// unless the store fails; then dirty makes the refresh loop retry). next
+// returns the new record, or nil to leave everything as is. It runs under
+// signin.rec with the current record.
+func (b *Broker) commitIdentity(next func(cur *identityRecord) *identityRecord) *identityRecord {
+	b.signin.rec.Lock()
+	defer b.signin.rec.Unlock()
+	b.mu.RLock()
+	cur := b.ident
+	b.mu.RUnlock()
+	rec := next(cur)
+	if rec == nil {
+		return nil
+	}
+	if err := b.persist(bucketIdentity, identityKey, rec); err != nil {
+		b.signin.dirty = true
+	} else {
+		b.signin.dirty = false
+	}
+	b.mu.Lock()
+	b.ident = rec
+	b.mu.Unlock()
+	b.signin.nudge()
+	return rec
+}
+
+// flushIdentity stores the record again after a failed write.
+func (b *Broker) flushIdentity() {
+	b.signin.rec.Lock()
+	defer b.signin.rec.Unlock()
+	if !b.signin.dirty {
+		return
+	}
+	b.mu.RLock()
+	cur := b.ident
+	b.mu.RUnlock()
+	if cur == nil {
+		b.signin.dirty = false
+		return
+	}
+	if err := b.persist(bucketIdentity, identityKey, cur); err == nil {
+		b.signin.dirty = false
+		b.log.Info("stored the identity record after an earlier failure")
+	}
+}
+
+// storeDirty reports an identity record the store has not taken yet.
+func (b *Broker) storeDirty() bool {
+	b.signin.rec.Lock()
+	defer b.signin.rec.Unlock()
+	return b.signin.dirty
+}
+
+// enterNeedsLogin moves the identity to NEEDS_LOGIN with reason and any
+// step-up, drops a refresh token the IdP refused, and announces it once.
+func (b *Broker) enterNeedsLogin(reason, maxAge, acr string, dropRefresh bool) {
+	rec := b.commitIdentity(func(cur *identityRecord) *identityRecord {
+		if cur == nil {
+			return nil
+		}
+		n := *cur
+		n.NeedsLogin, n.MaxAge, n.ACRValues = reason, maxAge, acr
+		if dropRefresh {
+			n.RefreshToken, n.RefreshSubject = "", false
+		}
+		return &n
+	})
+	if rec != nil {
+		b.log.Warn("sign-in needed", slog.String("reason", reason), slog.String("max_age", maxAge), slog.String("acr_values", acr))
+		b.announce(rec)
+	}
+}
+
+// announce tells the daemon, once per record, that the person must sign in.
+func (b *Broker) announce(rec *identityRecord) {
+	b.signin.rec.Lock()
+	first := b.signin.notified == nil || b.signin.notified.IDToken != rec.IDToken
+	if first {
+		b.signin.notified = rec
+	}
+	b.signin.rec.Unlock()
+	if first && b.cfg.OnNeedsLogin != nil {
+		b.cfg.OnNeedsLogin(b.Identity())
+	}
+}
+
+// signInScopes are openid and offline_access (OIDC Core §11: a refresh
+// token), the configured ones and the caller's, once each, in that order.
+func signInScopes(configured, extra []string) []string {
+	out := []string{"openid", "offline_access"}
+	for _, s := range slices.Concat(configured, extra) {
+		for _, f := range strings.Fields(s) {
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// randomString returns n random bytes, base64url without padding: 32 bytes
+// give the 43 characters RFC 7636 §4.1 asks of a verifier.
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// pkceChallenge is the S256 code_challenge of verifier (RFC 7636 §4.2).
+func pkceChallenge(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}

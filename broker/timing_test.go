@@ -1,0 +1,102 @@
+package broker_test
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/xaad-dev/xaad/broker"
+)
+
+func TestRefreshAtWindow(t *testing.T) {
+	issued := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	for _, life := range []time.Duration{24 * time.Hour, time.Hour, 10 * time.Minute, 6 * time.Minute, 5 * time.Minute, 3 * time.Minute, time.Minute} {
+		exp := issued.Add(life)
+		for i := range 101 {
+			u := float64(i) / 101
+			at := broker.RefreshAt(issued, exp, u)
+			if at.Before(issued) || !at.Before(exp) {
+				t.Fatalf("life %s u %.2f: refresh at %s outside the token's life", life, u, at.Sub(issued))
+			}
+			if life >= 4*time.Minute && exp.Sub(at) < 2*time.Minute {
+				t.Errorf("life %s u %.2f: refresh %s before expiry, later than the 2 minute floor", life, u, exp.Sub(at))
+			}
+			third := float64(life) / 3
+			if remain := float64(exp.Sub(at)); life >= 10*time.Minute && (remain < 0.9*third-1 || remain > 1.1*third+1) {
+				t.Errorf("life %s u %.2f: %s remaining, want a third +-10%%", life, u, exp.Sub(at))
+			}
+		}
+	}
+}
+
+// Jitter spreads the refreshes of 1,000 servers that got their tokens at
+// the same moment over the whole +-10% window.
+func TestRefreshJitterSpreads(t *testing.T) {
+	issued := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	exp := issued.Add(time.Hour)
+	r := rand.New(rand.NewPCG(1, 2))
+	var ats []time.Time
+	for range 1000 {
+		ats = append(ats, broker.RefreshAt(issued, exp, r.Float64()))
+	}
+	slices.SortFunc(ats, func(a, b time.Time) int { return a.Compare(b) })
+	spread := ats[len(ats)-1].Sub(ats[0])
+	if spread < 3*time.Minute { // the window is 4 minutes wide (20 min +-10%)
+		t.Errorf("1,000 refreshes spread over only %s", spread)
+	}
+	// No minute of the window holds more than twice its fair share.
+	buckets := map[int64]int{}
+	for _, at := range ats {
+		buckets[at.Unix()/60]++
+	}
+	for m, n := range buckets {
+		if n > 2*1000/4+50 {
+			t.Errorf("minute %d holds %d refreshes", m, n)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	tests := []struct {
+		attempt   int
+		remaining time.Duration
+		ceiling   time.Duration
+	}{
+		{1, time.Hour, time.Second},
+		{2, time.Hour, 2 * time.Second},
+		{5, time.Hour, 16 * time.Second},
+		{20, time.Hour, 5 * time.Minute},
+		{20, 8 * time.Minute, 2 * time.Minute}, // a quarter of the validity left
+		{20, 0, time.Minute},                   // nothing valid left
+		{20, -time.Hour, time.Minute},
+		{1, 100 * time.Millisecond, 100 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		if got := broker.BackoffCeiling(tt.attempt, tt.remaining); got != tt.ceiling {
+			t.Errorf("ceiling(%d, %s) = %s, want %s", tt.attempt, tt.remaining, got, tt.ceiling)
+		}
+		for _, u := range []float64{0, 0.5, 0.999} {
+			d := broker.Backoff(tt.attempt, tt.remaining, u)
+			if d > tt.ceiling || d < 100*time.Millisecond {
+				t.Errorf("backoff(%d, %s, %.3f) = %s outside [100ms, %s]", tt.attempt, tt.remaining, u, d, tt.ceiling)
+			}
+		}
+	}
+}
+
+func TestJumpDetection(t *testing.T) {
+	for _, tt := range []struct {
+		wall, timer time.Duration
+		want        bool
+	}{
+		{30 * time.Second, 30 * time.Second, false},
+		{31 * time.Second, 30 * time.Second, false},
+		{3*time.Hour + 30*time.Second, 30 * time.Second, true}, // suspended 3 h
+		{-2 * time.Hour, 30 * time.Second, true},               // clock set back
+	} {
+		if got := broker.Jumped(tt.wall, tt.timer); got != tt.want {
+			t.Errorf("jumped(%s, %s) = %v", tt.wall, tt.timer, got)
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package bridge
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+)
+
+func TestAddEMACapability(t *testing.T) {
+	tests := []struct {
+		name, method, in, want string
+	}{
+		{"initialize without extensions", "initialize",
+			`{"protocolVersion":"2025-11-25","capabilities":{"roots":{"listChanged":true}},"clientInfo":{"name":"c","version":"1"}}`,
+			`{"protocolVersion":"2025-11-25","capabilities":{"roots":{"listChanged":true},"extensions":{"` + EMAExtension + `":{}}},"clientInfo":{"name":"c","version":"1"}}`},
+		{"initialize with other extensions", "initialize",
+			`{"capabilities":{"extensions":{"x.y/z":{"a":1}}}}`,
+			`{"capabilities":{"extensions":{"x.y/z":{"a":1},"` + EMAExtension + `":{}}}}`},
+		{"initialize without capabilities", "initialize",
+			`{"protocolVersion":"2025-11-25"}`,
+			`{"protocolVersion":"2025-11-25","capabilities":{"extensions":{"` + EMAExtension + `":{}}}}`},
+		{"client settings kept", "initialize",
+			`{"capabilities":{"extensions":{"` + EMAExtension + `":{"v":2}}}}`,
+			`{"capabilities":{"extensions":{"` + EMAExtension + `":{"v":2}}}}`},
+		{"per-request capabilities (2026-07-28)", "tools/call",
+			`{"name":"echo","_meta":{"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}`,
+			`{"name":"echo","_meta":{"io.modelcontextprotocol/clientCapabilities":{"extensions":{"` + EMAExtension + `":{}}},"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}`},
+		{"other requests untouched", "tools/call", `{"name":"echo","arguments":{"n":1.50}}`, `{"name":"echo","arguments":{"n":1.50}}`},
+		{"unparsable params untouched", "initialize", `[1,2]`, `[1,2]`},
+		{"wrongly typed capabilities untouched", "initialize", `{"capabilities":"x"}`, `{"capabilities":"x"}`},
+		{"no params", "initialize", ``, ``},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := addEMACapability(tt.method, json.RawMessage(tt.in))
+			if !jsonEqual(t, string(got), tt.want) {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func jsonEqual(t *testing.T, a, b string) bool {
+	t.Helper()
+	if a == "" || b == "" {
+		return a == b
+	}
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return a == b
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+func TestCancelledRequest(t *testing.T) {
+	mustID := func(v any) jsonrpc.ID {
+		id, err := jsonrpc.MakeID(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	for _, tt := range []struct {
+		params string
+		want   jsonrpc.ID
+		ok     bool
+	}{
+		{`{"requestId":7,"reason":"x"}`, mustID(float64(7)), true},
+		{`{"requestId":"a"}`, mustID("a"), true},
+		{`{}`, jsonrpc.ID{}, false},
+		{`nope`, jsonrpc.ID{}, false},
+	} {
+		id, ok := cancelledRequest(&jsonrpc.Request{Method: methodCancelled, Params: json.RawMessage(tt.params)})
+		if ok != tt.ok || id != tt.want {
+			t.Errorf("%s: got %v %v", tt.params, id, ok)
+		}
+	}
+}
+
+func TestParseErrorLine(t *testing.T) {
+	var syn json.SyntaxError
+	line := parseErrorLine(&syn)
+	var m struct {
+		JSONRPC string `json:"jsonrpc"`
+		ID      *int   `json:"id"`
+		Error   struct{ Code int }
+	}
+	if err := json.Unmarshal(line, &m); err != nil || m.JSONRPC != "2.0" || m.ID != nil || m.Error.Code != -32700 || line[len(line)-1] != '\n' {
+		t.Errorf("parse error line %q", line)
+	}
+	if err := json.Unmarshal(parseErrorLine(errors.New("bad batch")), &m); err != nil || m.Error.Code != -32600 {
+		t.Errorf("invalid request line: %v %d", err, m.Error.Code)
+	}
+}

@@ -1,0 +1,258 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/zalando/go-keyring"
+
+	"github.com/xaad-dev/xaad/storage"
+)
+
+// systemdSource reads $CREDENTIALS_DIRECTORY/xaad-data-key. systemd owns
+// the credential, so xaad never writes it.
+type systemdSource struct{ dir string }
+
+func (s systemdSource) name() string { return ProviderSystemd }
+func (s systemdSource) String() string {
+	return "systemd credential " + filepath.Join(s.dir, CredentialName)
+}
+
+func (s systemdSource) load(id string) ([]byte, error) {
+	raw, err := os.ReadFile(filepath.Join(s.dir, CredentialName))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, errNoKeyHere
+	}
+	if err != nil {
+		return nil, err
+	}
+	k, err := decodeKey(raw)
+	if err != nil {
+		return nil, err
+	}
+	return matches(k, id)
+}
+
+var errReadOnly = errors.New("systemd credentials are read-only to xaad: put a new key in the credential yourself (systemd-creds encrypt), or move the key to another provider with `xaad rekey --key-provider keyring|file`")
+
+func (systemdSource) storePending([]byte) error { return errReadOnly }
+func (systemdSource) commit(_, _ []byte) error  { return errReadOnly }
+func (systemdSource) remove([]byte) error       { return nil } // the admin's to remove
+
+// keyringSource keeps keys in the Secret Service under service "xaad",
+// one item per key named by its id, so several databases (and a rekey in
+// progress) never share a slot.
+type keyringSource struct{}
+
+const keyringService = "xaad"
+
+// keyringTimeout bounds a D-Bus call: a locked collection can open an
+// unlock prompt that nobody answers on a headless session.
+const keyringTimeout = 10 * time.Second
+
+func keyringUser(key []byte) string { return "data-key-" + storage.KeyID(key) }
+
+func (keyringSource) name() string { return ProviderKeyring }
+func (keyringSource) String() string {
+	return "Secret Service keyring (service " + keyringService + ")"
+}
+
+func (keyringSource) load(id string) ([]byte, error) {
+	if id == "" {
+		return nil, errNoKeyHere // a new database gets a new key
+	}
+	var secret string
+	err := withTimeout(func() (err error) {
+		secret, err = keyring.Get(keyringService, "data-key-"+id)
+		return err
+	})
+	if errors.Is(err, keyring.ErrNotFound) {
+		return nil, fmt.Errorf("%w with id %s", errNoKeyHere, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the Secret Service: %w", err)
+	}
+	k, err := decodeKey([]byte(secret))
+	if err != nil {
+		return nil, err
+	}
+	return matches(k, id)
+}
+
+func (keyringSource) storePending(key []byte) error {
+	return withTimeout(func() error {
+		return keyring.Set(keyringService, keyringUser(key), encodeKey(key))
+	})
+}
+
+func (s keyringSource) commit(_, old []byte) error {
+	if old == nil {
+		return nil
+	}
+	return s.remove(old)
+}
+
+func (keyringSource) remove(key []byte) error {
+	err := withTimeout(func() error { return keyring.Delete(keyringService, keyringUser(key)) })
+	if errors.Is(err, keyring.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+func withTimeout(f func() error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), keyringTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("the Secret Service did not answer within %s (is the keyring locked?)", keyringTimeout)
+	}
+}
+
+// fileSource keeps the key, base64, in a 0600 file. A rekey writes
+// PATH.new first and renames it over PATH once the database is re-sealed;
+// load looks at PATH.new too, so a crash in between loses nothing.
+type fileSource struct{ path string }
+
+func (f fileSource) name() string   { return ProviderFile }
+func (f fileSource) String() string { return "key file " + f.path }
+
+// outside refuses a key file inside the state folder: a copy of the folder
+// would carry the key with the database.
+func (f fileSource) outside(stateDir string) error {
+	abs, err := filepath.Abs(f.path)
+	if err != nil {
+		return err
+	}
+	sd, err := filepath.Abs(stateDir)
+	if err != nil {
+		return err
+	}
+	if rel, err := filepath.Rel(sd, abs); err == nil && !strings.HasPrefix(rel, "..") {
+		return fmt.Errorf("key_file %s is inside the state folder %s: keep the key apart from the database", f.path, stateDir)
+	}
+	return nil
+}
+
+func (f fileSource) load(id string) ([]byte, error) {
+	k, err := readKeyFile(f.path)
+	if err != nil {
+		return nil, err
+	}
+	if _, merr := matches(k, id); merr == nil {
+		return k, nil
+	} else if next, nerr := readKeyFile(f.path + ".new"); nerr == nil {
+		if _, err := matches(next, id); err == nil {
+			// A rekey re-sealed the database but died before the rename.
+			return next, os.Rename(f.path+".new", f.path)
+		}
+		return nil, merr
+	} else {
+		return nil, merr
+	}
+}
+
+func readKeyFile(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, errNoKeyHere
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s is readable by others (mode %04o): the key may be leaked; chmod 600 it, and consider `xaad rekey`", path, st.Mode().Perm())
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	k, err := decodeKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
+}
+
+// create writes a first key to the file unless one appeared meanwhile (two
+// daemons starting at once on a fresh machine), in which case it returns
+// that one: a key file is never overwritten with a different key.
+func (f fileSource) create(key []byte) ([]byte, error) {
+	tmp := fmt.Sprintf("%s.%d.new", f.path, os.Getpid())
+	if err := writeKeyFile(tmp, key); err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, f.path); errors.Is(err, os.ErrExist) {
+		return readKeyFile(f.path)
+	} else if err != nil {
+		return nil, fmt.Errorf("write key file %s: %w", f.path, err)
+	}
+	return key, syncParent(f.path)
+}
+
+func (f fileSource) storePending(key []byte) error { return writeKeyFile(f.path+".new", key) }
+
+func (f fileSource) commit(key, _ []byte) error {
+	if _, err := os.Stat(f.path + ".new"); err != nil {
+		return writeKeyFile(f.path, key)
+	}
+	if err := os.Rename(f.path+".new", f.path); err != nil {
+		return err
+	}
+	return syncParent(f.path)
+}
+
+func (f fileSource) remove(key []byte) error {
+	k, err := readKeyFile(f.path)
+	if err != nil || storage.KeyID(k) != storage.KeyID(key) {
+		return nil // not this key: leave it
+	}
+	return os.Remove(f.path)
+}
+
+// writeKeyFile creates path with mode 0600 (its folder 0700) and syncs it,
+// so a key acknowledged as written survives a crash.
+func writeKeyFile(path string, key []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(encodeKey(key) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write key file %s: %w", path, err)
+	}
+	return syncParent(path)
+}
+
+func syncParent(path string) error {
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,191 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/xaad-dev/xaad/broker"
+	"github.com/xaad-dev/xaad/internal/peercred"
+	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
+)
+
+// methodRule says how the guard treats one RPC. Every method of
+// XaadService must have an entry (TestEveryMethodHasARule); health and
+// reflection, which carry no credentials, have none and are only
+// uid-checked.
+type methodRule struct {
+	audit bool // write an audit event
+	token bool // hands out token material: the caller policy applies
+}
+
+var methodRules = map[string]methodRule{
+	xaadv1.XaadService_GetToken_FullMethodName:     {audit: true, token: true},
+	xaadv1.XaadService_GetAssertion_FullMethodName: {audit: true, token: true},
+	xaadv1.XaadService_WatchTokens_FullMethodName:  {audit: true, token: true},
+	xaadv1.XaadService_Login_FullMethodName:        {audit: true},
+	xaadv1.XaadService_Logout_FullMethodName:       {audit: true},
+	xaadv1.XaadService_AddServer_FullMethodName:    {audit: true},
+	xaadv1.XaadService_RemoveServer_FullMethodName: {audit: true},
+	xaadv1.XaadService_Status_FullMethodName:       {},
+	xaadv1.XaadService_ListServers_FullMethodName:  {},
+}
+
+// guard holds the caller policy and the audit log for the interceptors.
+type guard struct {
+	policy *policy
+	audit  *auditLog
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// auditUnary is the outermost interceptor, so refusals by the uid check
+// and the policy are recorded too.
+func (g *guard) auditUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	resp, err := h(ctx, req)
+	if methodRules[info.FullMethod].audit {
+		g.record(ctx, info.FullMethod, serverOf(req), resp, err)
+	}
+	return resp, err
+}
+
+func (g *guard) auditStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	rs := &recvStream{ServerStream: ss}
+	err := h(srv, rs)
+	if methodRules[info.FullMethod].audit {
+		g.record(ss.Context(), info.FullMethod, serverOf(rs.first), nil, err)
+	}
+	return err
+}
+
+// policyUnary runs after the uid check and before the handler, so the
+// broker is only ever called for an allowed caller.
+func (g *guard) policyUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if methodRules[info.FullMethod].token {
+		if err := g.check(ctx, info.FullMethod, req); err != nil {
+			return nil, err
+		}
+	}
+	return h(ctx, req)
+}
+
+func (g *guard) policyStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	if !methodRules[info.FullMethod].token {
+		return h(srv, ss)
+	}
+	return h(srv, &recvStream{ServerStream: ss, check: func(m any) error { return g.check(ss.Context(), info.FullMethod, m) }})
+}
+
+func (g *guard) check(ctx context.Context, method string, req any) error {
+	proc, _ := peercred.ProcessFromContext(ctx)
+	var err error
+	switch r := req.(type) {
+	case *xaadv1.GetTokenRequest:
+		err = g.policy.decide(r.GetResource(), proc)
+	case *xaadv1.GetAssertionRequest:
+		if r.GetAudience() != "" {
+			err = g.policy.decideAudience()
+		} else {
+			err = g.policy.decide(r.GetResource(), proc)
+		}
+	case *xaadv1.WatchTokensRequest:
+		if len(r.GetResources()) == 0 {
+			err = g.policy.decideAudience() // every server: refuse while any has a policy
+		}
+		for _, res := range r.GetResources() {
+			if err == nil {
+				err = g.policy.decide(res, proc)
+			}
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	cred, _ := peercred.FromContext(ctx)
+	attrs := []any{slog.String("method", method), slog.Int("pid", int(cred.PID)), slog.Any("uid", cred.UID), slog.String("reason", err.Error())}
+	if proc != nil {
+		attrs = append(attrs, slog.String("exe", proc.Exe))
+	}
+	g.log.Warn("refused caller", attrs...)
+	return withReason(codes.PermissionDenied, ReasonPeerNotAllowed, "permission denied: "+err.Error())
+}
+
+func (g *guard) record(ctx context.Context, method, server string, resp any, err error) {
+	ev := AuditEvent{Time: g.now().UTC(), Operation: method[strings.LastIndexByte(method, '/')+1:], Server: server, Outcome: "ok"}
+	if cred, ok := peercred.FromContext(ctx); ok {
+		ev.Caller.PID, ev.Caller.UID = cred.PID, cred.UID
+	}
+	if proc, ok := peercred.ProcessFromContext(ctx); ok {
+		ev.Caller.Exe, ev.Caller.SHA256 = proc.Exe, proc.SHA256
+		if proc.Err != nil {
+			ev.Caller.ExeError = proc.Err.Error()
+		}
+	}
+	if err != nil {
+		st := status.Convert(err)
+		ev.Outcome, ev.Reason = "error", st.Code().String()
+		if st.Code() == codes.PermissionDenied || st.Code() == codes.Unauthenticated {
+			ev.Outcome = "denied"
+		}
+		for _, d := range st.Details() {
+			if ei, ok := d.(*errdetails.ErrorInfo); ok {
+				ev.Reason = ei.GetReason()
+			}
+		}
+	}
+	switch r := resp.(type) {
+	case *xaadv1.GetTokenResponse:
+		if r.GetAccessToken() != "" {
+			ev.TokenFP = broker.Fingerprint(r.GetAccessToken())
+		}
+	case *xaadv1.GetAssertionResponse:
+		if r.GetAssertion() != "" {
+			ev.TokenFP = broker.Fingerprint(r.GetAssertion())
+		}
+	}
+	g.audit.write(ev)
+}
+
+// serverOf names the MCP server a request is about, for the audit log.
+func serverOf(req any) string {
+	switch r := req.(type) {
+	case *xaadv1.GetTokenRequest:
+		return r.GetResource()
+	case *xaadv1.GetAssertionRequest:
+		return r.GetResource() + r.GetAudience()
+	case *xaadv1.AddServerRequest:
+		return r.GetUrl()
+	case *xaadv1.RemoveServerRequest:
+		return r.GetUrl()
+	case *xaadv1.WatchTokensRequest:
+		return strings.Join(r.GetResources(), " ")
+	}
+	return ""
+}
+
+// recvStream keeps the first request of a stream (for the audit log) and
+// runs the policy on it before the handler sees it.
+type recvStream struct {
+	grpc.ServerStream
+	first any
+	check func(any) error
+}
+
+func (s *recvStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	if s.first == nil {
+		s.first = m
+	}
+	if s.check != nil {
+		return s.check(m)
+	}
+	return nil
+}

@@ -1,0 +1,108 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/xaad-dev/xaad/broker"
+	"github.com/xaad-dev/xaad/daemon/socket"
+)
+
+// reloader applies the configuration file again on SIGHUP, which is what the
+// unit's ExecReload sends: validate the whole file first, then swap it into
+// the broker. A file that fails any check leaves the running configuration
+// alone, and the log and `systemctl status` say why.
+type reloader struct {
+	fromFile bool   // false when the configuration did not come from a file
+	flagPath string // --config, if given
+	path     string // the file last read
+	b        *broker.Broker
+	log      *slog.Logger
+	current  *FileConfig
+}
+
+// handleReloads reloads on every SIGHUP until ctx ends or stop is called;
+// stop returns once no reload runs any more.
+func handleReloads(ctx context.Context, opts Options, current *FileConfig, b *broker.Broker, log *slog.Logger) (stop func()) {
+	r := &reloader{fromFile: opts.Config == nil, flagPath: opts.ConfigPath, b: b, log: log, current: current}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				_ = r.reload(ctx)
+			}
+		}
+	})
+	return func() {
+		signal.Stop(hup)
+		cancel()
+		wg.Wait()
+	}
+}
+
+// reload tells systemd RELOADING=1, applies the file, then READY=1 with a
+// status line saying how it went: systemd requires the READY=1 after a
+// RELOADING=1 whatever the outcome.
+func (r *reloader) reload(ctx context.Context) error {
+	_, _ = socket.Notify("RELOADING=1")
+	err := r.apply(ctx)
+	if err != nil {
+		r.log.Error("reload failed; keeping the previous configuration", slog.String("config", r.path), slog.Any("error", err))
+		_, _ = socket.Status("reload failed, still running the previous configuration: " + err.Error())
+	} else {
+		r.log.Info("configuration reloaded", slog.String("config", r.path))
+		_, _ = socket.Status("configuration reloaded from " + r.path)
+	}
+	_, _ = socket.Ready()
+	return err
+}
+
+func (r *reloader) apply(ctx context.Context) error {
+	if !r.fromFile {
+		return errors.New("the configuration was not read from a file; nothing to reload")
+	}
+	// Resolved again, as a start would: a user's own file may have
+	// appeared since.
+	r.path = firstNonEmpty(r.flagPath, ConfigToRead())
+	fc, err := LoadConfig(r.path)
+	if err != nil {
+		return err
+	}
+	bc, err := fc.BrokerConfig()
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := r.b.Reconfigure(bc); err != nil {
+		return err
+	}
+	// The socket, the state folder and the logger are built once at start.
+	old, cur := r.current.Daemon, fc.Daemon
+	for _, d := range []struct{ key, was, now string }{
+		{"daemon.socket", old.Socket, cur.Socket},
+		{"daemon.state_dir", old.StateDir, cur.StateDir},
+		{"daemon.log_level", old.LogLevel, cur.LogLevel},
+	} {
+		if d.was != d.now {
+			r.log.Warn("this setting changes only when xaad restarts", slog.String("key", d.key), slog.String("value", d.now))
+		}
+	}
+	// A start imports idp.id_token_file; a reload that names a new one
+	// does the same.
+	if fc.IdP.IDTokenFile != "" && fc.IdP.IDTokenFile != r.current.IdP.IDTokenFile {
+		importIDTokenFile(ctx, r.b, fc.IdP.IDTokenFile, r.log)
+	}
+	r.current = fc
+	return nil
+}

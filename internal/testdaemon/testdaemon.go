@@ -1,0 +1,151 @@
+// Package testdaemon runs the real xaad daemon against the testbed, signed
+// in, for tests and benchmarks of its clients (xaactl proxy, the client
+// package's examples, the TypeScript SDK test): a testbed, a daemon on a
+// Unix socket in a short temporary directory, and an imported ID token.
+//
+// It is test support: it imports the daemon, so only tests and
+// internal/cmd/xaad-testenv may import it, never xaactl or package client.
+package testdaemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/xaad-dev/xaad/client"
+	"github.com/xaad-dev/xaad/daemon"
+	"github.com/xaad-dev/xaad/internal/testbed"
+)
+
+// Options configures [Start]; the zero value is a default testbed and a
+// signed-in daemon.
+type Options struct {
+	// Testbed configures the IdP, AS and MCP server.
+	Testbed testbed.Options
+	// NoLogin leaves the daemon signed out.
+	NoLogin bool
+	// Log receives the daemon's log; nil discards it.
+	Log io.Writer
+}
+
+// Env is a running testbed and daemon. Close stops both.
+type Env struct {
+	// TB is the testbed; TB.MCP.URL() is the MCP server.
+	TB *testbed.Testbed
+	// Socket is the daemon's socket.
+	Socket string
+
+	dir    string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// Start starts a testbed and a daemon for it and, unless opts.NoLogin,
+// signs in with a fresh ID token. It returns when the socket serves.
+func Start(opts Options) (_ *Env, err error) {
+	tb, err := testbed.Start(opts.Testbed)
+	if err != nil {
+		return nil, err
+	}
+	// Unix socket paths must stay under 108 bytes; test temp dirs can be
+	// longer.
+	dir, err := os.MkdirTemp("", "xtd")
+	if err != nil {
+		tb.Close()
+		return nil, err
+	}
+	e := &Env{TB: tb, Socket: filepath.Join(dir, "s"), dir: dir}
+	defer func() {
+		if err != nil {
+			e.Close()
+		}
+	}()
+	cfg, err := config(dir, tb)
+	if err != nil {
+		return nil, err
+	}
+	logw := opts.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	e.done = make(chan error, 1)
+	ready := make(chan struct{})
+	go func() {
+		e.done <- daemon.Run(ctx, daemon.Options{
+			Config: cfg, SocketPath: e.Socket, StateDir: filepath.Join(dir, "state"),
+			Logger: daemon.NewLogger(logw, "debug"), OnReady: func(string) { close(ready) },
+		})
+	}()
+	select {
+	case <-ready:
+	case err := <-e.done:
+		e.done <- err // for Close
+		return nil, fmt.Errorf("daemon exited before serving: %v", err)
+	}
+	if !opts.NoLogin {
+		if err := e.Login(); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// Login imports a fresh ID token from the testbed's IdP.
+func (e *Env) Login() error {
+	idt, err := e.TB.IdP.MintIDToken(testbed.IDTokenOptions{})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	c, err := client.Dial(ctx, e.Socket)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.LoginImport(ctx, idt, "")
+	return err
+}
+
+// Close stops the daemon and the testbed and removes the directory. It
+// returns the daemon's error, if it failed.
+func (e *Env) Close() error {
+	var err error
+	if e.cancel != nil {
+		e.cancel()
+		err = <-e.done
+	}
+	e.TB.Close()
+	return errors.Join(err, os.RemoveAll(e.dir))
+}
+
+// config writes the client secrets to 0600 files and returns the daemon's
+// configuration for tb.
+func config(dir string, tb *testbed.Testbed) (*daemon.FileConfig, error) {
+	o := tb.Options()
+	idpSecret, asSecret := filepath.Join(dir, "idp"), filepath.Join(dir, "as")
+	for p, s := range map[string]string{idpSecret: o.IdPClient.Secret, asSecret: o.ASClient.Secret} {
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	// The data key lives in the run's own folder, never in the user's
+	// ~/.config: tests must not touch the real home.
+	return daemon.ParseConfig(fmt.Appendf(nil, `
+[daemon]
+key_provider = "file"
+key_file = %q
+[idp]
+issuer = %q
+client_id = %q
+client_secret_file = %q
+[[authorization_server]]
+issuer = %q
+client_id = %q
+client_secret_file = %q
+`, filepath.Join(dir, "data.key"), tb.IdP.Issuer(), o.IdPClient.ID, idpSecret, tb.AS.Issuer(), o.ASClient.ID, asSecret))
+}
