@@ -48,7 +48,9 @@ type spares struct {
 }
 
 type spare struct {
-	jag      *grant.IDJAG
+	jag *grant.IDJAG
+	// gen is the identity generation jag was minted under.
+	gen      uint64
 	lastUsed time.Time
 	minting  bool
 }
@@ -61,9 +63,14 @@ func (b *Broker) Assertion(ctx context.Context, req AssertionRequest) (*Assertio
 	if err != nil {
 		return nil, err
 	}
+	// Spares belong to the sign-in they were minted under: none is
+	// handed out when nobody is signed in now.
+	if _, _, err := b.currentSubject(); err != nil {
+		return nil, err
+	}
 	key := aud + "\x00" + res + "\x00" + scopeKey(scopes)
 	now := b.now()
-	jag, recent := b.spares.take(key, now)
+	jag, recent := b.spares.take(key, now, b.gen.Load())
 	if jag == nil {
 		if jag, err = b.exchangeFor(ctx, aud, res, scopes); err != nil {
 			return nil, err
@@ -78,7 +85,7 @@ func (b *Broker) Assertion(ctx context.Context, req AssertionRequest) (*Assertio
 
 // take pops the spare of key if it is still good, and reports whether the
 // key was used recently enough to deserve a new spare.
-func (s *spares) take(key string, now time.Time) (*grant.IDJAG, bool) {
+func (s *spares) take(key string, now time.Time, gen uint64) (*grant.IDJAG, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.byKey == nil {
@@ -93,7 +100,7 @@ func (s *spares) take(key string, now time.Time) (*grant.IDJAG, bool) {
 	sp.lastUsed = now
 	jag := sp.jag
 	sp.jag = nil // handed out at most once
-	if jag != nil && jag.ExpiresAt.Sub(now) < spareMargin {
+	if jag != nil && (jag.ExpiresAt.Sub(now) < spareMargin || sp.gen != gen) {
 		jag = nil
 	}
 	return jag, recent
@@ -110,15 +117,18 @@ func (b *Broker) mintSpare(key, aud, res string, scopes []string) {
 	}
 	sp.minting = true
 	b.spares.mu.Unlock()
+	gen := b.gen.Load()
+	b.flightsWG.Add(1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*b.cfg.timeout())
+		defer b.flightsWG.Done()
+		ctx, cancel := context.WithTimeout(b.root, 2*b.cfg.timeout())
 		defer cancel()
 		jag, err := b.exchangeFor(ctx, aud, res, scopes)
 		b.spares.mu.Lock()
 		defer b.spares.mu.Unlock()
 		sp.minting = false
-		if err == nil && sp.jag == nil {
-			sp.jag = jag
+		if err == nil && sp.jag == nil && b.gen.Load() == gen {
+			sp.jag, sp.gen = jag, gen
 		}
 	}()
 }
@@ -154,11 +164,14 @@ func (b *Broker) knownAudience(aud, res string) bool {
 	// A reload swaps cfg under mu.
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	if _, ok := b.cfg.AuthServers[aud]; ok {
+	unlisted := b.cfg.AllowUnlisted
+	if _, ok := b.cfg.AuthServers[aud]; ok && unlisted {
 		return true
 	}
+	// With an allow-list, the resource must be an allowed server's, named:
+	// an ID-JAG without one might be good for any resource of that AS.
 	for _, s := range b.servers {
-		if s.meta != nil && s.meta.as.Issuer == aud && (res == "" || s.meta.resource.Resource == res) {
+		if s.meta != nil && s.meta.as.Issuer == aud && (res == s.meta.resource.Resource || (res == "" && unlisted)) {
 			return true
 		}
 	}
@@ -188,7 +201,7 @@ func (b *Broker) exchangeFor(ctx context.Context, aud, res string, scopes []stri
 		jag, err = exchange()
 	}
 	if err != nil {
-		return nil, b.exchangeRefused(err)
+		return nil, b.exchangeRefusedFor(subject, err)
 	}
 	return jag, nil
 }

@@ -30,6 +30,16 @@ type Broker struct {
 	flights  singleflight.Group
 	spares   spares
 	clock    Clock
+	// gen counts identity changes (logout, another person, another IdP).
+	// A refresh or spare begun under an older generation is discarded, so
+	// nothing minted for one sign-in outlives it.
+	gen atomic.Uint64
+	// root is the parent of every upstream flight; Close cancels it after
+	// waiting for flightsWG, so a stopping daemon does not close the store
+	// under a refresh that is about to write.
+	root       context.Context
+	rootCancel context.CancelFunc
+	flightsWG  sync.WaitGroup
 	// wake nudges the scheduler loop; lastTick is when it last ran.
 	wake      chan struct{}
 	lastTick  atomic.Int64
@@ -53,9 +63,12 @@ type server struct {
 	keepWarm bool
 	origin   Origin
 
-	meta      *metadata
-	tokens    map[string]*Token // by scopeKey of the requested scopes
-	sched     map[string]*sched // by the same key; see scheduler.go
+	meta   *metadata
+	tokens map[string]*Token // by scopeKey of the requested scopes
+	sched  map[string]*sched // by the same key; see scheduler.go
+	// removed is set when the server is forgotten, so a refresh in flight
+	// does not bring its token back.
+	removed   bool
 	lastErr   *Error
 	lastRefAt time.Time
 	counters  serverCounters
@@ -125,6 +138,7 @@ func New(cfg Config) (*Broker, error) {
 	}
 	b.now = b.clock.Now
 	b.wake = make(chan struct{}, 1)
+	b.root, b.rootCancel = context.WithCancel(context.Background())
 	b.idleAfter = cfg.IdleAfter
 	if b.idleAfter <= 0 {
 		b.idleAfter = DefaultIdleAfter
@@ -152,4 +166,30 @@ func (b *Broker) Load(ctx context.Context) error {
 func (b *Broker) timeoutCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	// One flight makes at most about six upstream calls.
 	return context.WithTimeout(ctx, 6*b.cfg.timeout())
+}
+
+// Close waits up to the end of ctx for upstream flights in progress (so
+// their results are stored), then cancels the rest and waits for them to
+// return. Call it before closing the store.
+func (b *Broker) Close(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { b.flightsWG.Wait(); close(done) }()
+	select {
+	case <-done:
+		b.rootCancel()
+		return
+	case <-ctx.Done():
+	}
+	b.rootCancel()
+	<-done
+}
+
+// flight runs f on a context derived from the broker's root, bounded by
+// the flight timeout and counted for Close.
+func (b *Broker) flight(f func(ctx context.Context) (any, error)) (any, error) {
+	b.flightsWG.Add(1)
+	defer b.flightsWG.Done()
+	ctx, cancel := b.timeoutCtx(b.root)
+	defer cancel()
+	return f(ctx)
 }

@@ -67,8 +67,15 @@ func (b *Broker) RunIdentityRefresh(ctx context.Context) error {
 		case planRefresh:
 			err := b.renewIdentity(ctx, plan.idToken)
 			switch {
-			case err == nil:
+			case err == nil && b.renewedUsefully(plan.idToken):
 				failures = 0
+			case err == nil:
+				// The renewed token is already due again (the IdP sent an
+				// old one, or an almost expired one): planning from it
+				// would refresh back to back. Back off as after a failure.
+				failures++
+				b.log.Warn("the IdP renewed the ID token, but the new one is already due for refresh; retrying later",
+					slog.Int("attempt", failures))
 			case ctx.Err() != nil:
 				return nil
 			case ReasonOf(err) == ReasonLoginRequired:
@@ -87,6 +94,18 @@ func (b *Broker) RunIdentityRefresh(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// renewedUsefully reports whether a refresh that succeeded left the loop
+// something to wait for: a new ID token whose refresh is due later than
+// idRetryBase from now, or nothing left to refresh (no refresh token, a
+// refresh token as subject, NEEDS_LOGIN). old is the ID token refreshed.
+func (b *Broker) renewedUsefully(old string) bool {
+	next := b.identityPlan()
+	if next.kind != planRefresh {
+		return true
+	}
+	return next.idToken != old && next.at.After(b.now().Add(idRetryBase))
 }
 
 type planKind int
@@ -124,7 +143,10 @@ func (b *Broker) identityPlan() identityPlanT {
 
 // IDRefreshAt returns when an ID token issued at issued and expiring at exp
 // is refreshed: when a third of its lifetime remains. An unknown issue
-// time counts as an hour-long token.
+// time counts as an hour-long token. issued is the local time the token
+// was received (for a login, its iat when earlier), so an IdP whose clock
+// is behind does not make a fresh token look due; the loop backs off when
+// the answer is still in the past.
 func IDRefreshAt(issued, exp time.Time) time.Time {
 	life := exp.Sub(issued)
 	if issued.IsZero() || life <= 0 {
@@ -190,11 +212,16 @@ func (b *Broker) doRenew(ctx context.Context, seen string) error {
 	}
 	toks, err := grant.Refresh(ctx, ep, cur.RefreshToken)
 	if err != nil {
-		return b.refreshRefused(err)
+		// Only the record that held this refresh token may be moved to
+		// NEEDS_LOGIN: a login may have replaced it while the grant ran.
+		return b.refreshRefused(refusedCred{idToken: cur.IDToken, refreshToken: cur.RefreshToken}, err)
 	}
+	// OIDC Core §12.2 lets the IdP answer with the ID token it already
+	// issued: that renews nothing (its exp is unchanged).
+	same := toks.IDToken != "" && toks.IDToken == cur.IDToken
 	var claims *identity.Claims
 	var verr error
-	if toks.IDToken != "" {
+	if toks.IDToken != "" && !same {
 		claims, verr = b.idVerifier().VerifyLogin(ctx, toks.IDToken, identity.LoginCheck{Subject: cur.Subject})
 	}
 	rtSubject := toks.IDToken == "" && b.idpTakesRefreshSubject(ctx)
@@ -207,12 +234,13 @@ func (b *Broker) doRenew(ctx context.Context, seen string) error {
 			n.RefreshToken = toks.RefreshToken // RFC 6749 §6: rotated
 		}
 		switch {
+		case same:
+			// Keep the rotated refresh token; nothing else changed.
 		case claims != nil:
 			n.IDToken, n.ExpiresAt, n.Verified = toks.IDToken, claims.ExpiresAt, claims.Verified
-			n.IssuedAt = claims.IssuedAt
-			if n.IssuedAt.IsZero() || n.IssuedAt.After(toks.ReceivedAt) {
-				n.IssuedAt = toks.ReceivedAt
-			}
+			// Planned from when it arrived, not from the IdP's iat: an
+			// IdP clock behind ours must not make it look due already.
+			n.IssuedAt = toks.ReceivedAt
 			n.RefreshSubject, n.NoRenewal = false, false
 		case verr != nil:
 			// Keep the rotated refresh token; the old ID token stays.
@@ -229,6 +257,9 @@ func (b *Broker) doRenew(ctx context.Context, seen string) error {
 	if rec == nil {
 		return nil
 	}
+	if same {
+		return newError(ReasonUpstreamUnavailable, false, errNothingRenewed, "the IdP answered the refresh with the ID token it had already issued")
+	}
 	b.log.Info("ID token refreshed", slog.Bool("rotated", toks.RefreshToken != ""), slog.Bool("id_token", toks.IDToken != ""),
 		slog.Bool("refresh_token_as_subject", rec.RefreshSubject), slog.Time("exp", rec.ExpiresAt))
 	if rec.NoRenewal {
@@ -238,17 +269,22 @@ func (b *Broker) doRenew(ctx context.Context, seen string) error {
 	return nil
 }
 
+// errNothingRenewed: the refresh returned the ID token the identity held.
+var errNothingRenewed = errors.New("the refreshed ID token is the one already held")
+
 // refreshRefused classifies a failed refresh; invalid_grant means the
-// refresh token is dead and the person must sign in again.
-func (b *Broker) refreshRefused(err error) error {
+// refresh token is dead and the person must sign in again. refused is the
+// record the refresh was made for; a record that replaced it meanwhile is
+// left alone.
+func (b *Broker) refreshRefused(refused refusedCred, err error) error {
 	var oe *grant.OAuthError
 	if errors.As(err, &oe) && !oe.Transient() {
 		switch oe.Code {
 		case "invalid_grant":
-			b.enterNeedsLogin("the IdP refused the refresh token (it was revoked, expired or replaced)", "", "", true)
+			b.enterNeedsLogin(refused, "the IdP refused the refresh token (it was revoked, expired or replaced)", "", "", true)
 			return newError(ReasonLoginRequired, true, err, "the IdP refused the refresh token; run `xaactl login`")
 		case "insufficient_user_authentication":
-			b.enterNeedsLogin("the IdP requires a stronger sign-in", oe.MaxAge, oe.ACRValues, false)
+			b.enterNeedsLogin(refused, "the IdP requires a stronger sign-in", oe.MaxAge, oe.ACRValues, false)
 			return newError(ReasonLoginRequired, true, err, "the IdP requires a stronger sign-in; run `xaactl login`")
 		case "invalid_client", "unauthorized_client":
 			return newError(ReasonIdPDenied, true, err, "the IdP rejected xaad's client for the refresh; check the [idp] section of the config")

@@ -29,6 +29,7 @@ func (b *Broker) Logout(ctx context.Context) (revoked bool, err error) {
 	b.signin.dirty = false
 	b.mu.Lock()
 	b.ident = nil
+	b.gen.Add(1)
 	for _, s := range b.servers {
 		s.tokens = map[string]*Token{}
 		s.lastErr = nil

@@ -26,9 +26,7 @@ func (b *Broker) metadata(ctx context.Context, srv *server, fresh bool) (*metada
 		if m != nil && !m.fetched.Before(start) {
 			return m, nil
 		}
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*b.cfg.timeout())
-		defer cancel()
-		return b.discover(dctx, srv)
+		return b.flight(func(dctx context.Context) (any, error) { return b.discover(dctx, srv) })
 	})
 	select {
 	case r := <-ch:

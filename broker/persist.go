@@ -49,6 +49,9 @@ type tokenRecord struct {
 	Scopes          []string  `json:"scopes,omitempty"`
 	Resource        string    `json:"resource"`
 	AuthServer      string    `json:"auth_server"`
+	// Subject is "issuer sub" of the identity the token was minted for;
+	// empty in records written before it existed.
+	Subject string `json:"subject,omitempty"`
 }
 
 func tokenKey(serverURL, scopes string) string { return serverURL + "\x00" + scopes }
@@ -105,7 +108,8 @@ func (b *Broker) load() error {
 			continue
 		}
 		srv, ok := b.servers[r.ServerURL]
-		if !ok || !r.ExpiresAt.After(now) || key != tokenKey(r.ServerURL, scopeKey(r.RequestedScopes)) {
+		if !ok || !r.ExpiresAt.After(now) || key != tokenKey(r.ServerURL, scopeKey(r.RequestedScopes)) ||
+			(r.Subject != "" && r.Subject != b.ident.Issuer+" "+b.ident.Subject) {
 			continue
 		}
 		srv.tokens[scopeKey(r.RequestedScopes)] = &Token{

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/xaad-dev/xaad/broker/identity"
@@ -43,7 +44,7 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 		return err
 	}
 
-	var forgotten []string
+	var forgotten, rescoped []string
 	b.mu.Lock()
 	issuerChanged := b.cfg.IdP.Issuer != cfg.IdP.Issuer
 	if issuerChanged || b.cfg.IdP.TokenEndpoint != cfg.IdP.TokenEndpoint {
@@ -57,15 +58,24 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 	dropIdentity := issuerChanged && b.ident != nil
 	if dropIdentity {
 		b.ident = nil
+		b.gen.Add(1)
 	}
 	servers := next.servers
 	for url, s := range b.servers {
 		if n, ok := servers[url]; ok {
+			if !slices.Equal(s.scopes, n.scopes) {
+				// The default scope set changed: a token minted with the
+				// old one must not be served as the new one.
+				delete(s.tokens, scopeKey(nil))
+				delete(s.sched, scopeKey(nil))
+				rescoped = append(rescoped, url)
+			}
 			s.scopes, s.keepWarm, s.origin = n.scopes, n.keepWarm, OriginConfig
 			servers[url] = s
 		} else if s.origin == OriginUser && cfg.AllowUnlisted {
 			servers[url] = s
 		} else {
+			s.removed = true
 			forgotten = append(forgotten, url)
 		}
 	}
@@ -80,6 +90,9 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 	if dropIdentity {
 		b.unpersistPrefix(bucketTokens, "")
 		b.log.Warn("the IdP changed; sign in again", slog.String("issuer", cfg.IdP.Issuer))
+	}
+	for _, url := range rescoped {
+		b.unpersist(bucketTokens, tokenKey(url, scopeKey(nil)))
 	}
 	for _, url := range forgotten {
 		b.unpersistPrefix(bucketTokens, url+"\x00")

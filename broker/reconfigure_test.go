@@ -20,7 +20,7 @@ func TestReconfigureKeepsTokensOfAllowedServers(t *testing.T) {
 	}
 	cfg := bd.cfg
 	cfg.AllowUnlisted = false
-	cfg.Servers = []broker.ServerConfig{{URL: bd.tb.MCP.URL(), Scopes: []string{"tools.read"}, KeepWarm: true}}
+	cfg.Servers = []broker.ServerConfig{{URL: bd.tb.MCP.URL(), KeepWarm: true}}
 	if err := bd.b.Reconfigure(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestReconfigureKeepsTokensOfAllowedServers(t *testing.T) {
 		t.Fatalf("token not kept across the reload: source %v, exchanges %d", again.Source, bd.tb.TokenExchanges())
 	}
 	info := bd.b.Servers()
-	if len(info) != 1 || info[0].Origin != broker.OriginConfig || !info[0].KeepWarm || len(info[0].Scopes) != 1 {
+	if len(info) != 1 || info[0].Origin != broker.OriginConfig || !info[0].KeepWarm || len(info[0].Scopes) != 0 {
 		t.Fatalf("server after reload: %+v", info)
 	}
 	if id := bd.b.Identity(); id.State != broker.SignedIn {
@@ -137,4 +137,26 @@ func TestReconfigureConcurrent(t *testing.T) {
 		}
 	})
 	wg.Wait()
+}
+
+// Narrowing a server's configured scopes drops the token minted with the
+// old default scopes: it is never served as if it had the new ones.
+func TestReconfigureNarrowedScopesDropToken(t *testing.T) {
+	bd := newBed(t, bedOpts{})
+	first, err := bd.token(t, broker.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := bd.cfg
+	cfg.Servers = []broker.ServerConfig{{URL: bd.tb.MCP.URL(), Scopes: []string{"tools.read"}}}
+	if err := bd.b.Reconfigure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	again, err := bd.token(t, broker.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.AccessToken == first.AccessToken || len(again.Scopes) != 1 || again.Scopes[0] != "tools.read" {
+		t.Fatalf("after narrowing: same token %v, scopes %v", again.AccessToken == first.AccessToken, again.Scopes)
+	}
 }

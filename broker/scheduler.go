@@ -21,6 +21,8 @@ const (
 	resyncSpread = 30 * time.Second
 	// maxParallelRefresh bounds concurrent background refreshes.
 	maxParallelRefresh = 8
+	// minRefreshGap is the least time between two refreshes of one token.
+	minRefreshGap = 10 * time.Second
 	// DefaultIdleAfter stops background refresh of a server nobody asked for.
 	DefaultIdleAfter = 12 * time.Hour
 )
@@ -102,6 +104,11 @@ func (b *Broker) afterRefreshLocked(srv *server, key string, scopes []string, t 
 	if err == nil {
 		e.attempt, e.lastErr, e.permanent = 0, nil, false
 		e.next = RefreshAt(t.RefreshedAt, t.ExpiresAt, b.rand())
+		// Whatever the server claims, never refresh in a tight loop.
+		if floor := now.Add(minRefreshGap); e.next.Before(floor) {
+			e.next = floor
+		}
+		b.wakeup()
 		return
 	}
 	e.lastErr = err
@@ -109,6 +116,7 @@ func (b *Broker) afterRefreshLocked(srv *server, key string, scopes []string, t 
 		e.permanent = true
 		return
 	}
+	defer b.wakeup()
 	e.attempt++
 	var remaining time.Duration
 	if cur, ok := srv.tokens[key]; ok {
@@ -239,9 +247,7 @@ func jumped(wall, timer time.Duration) bool {
 func (b *Broker) background(ctx context.Context, j job) {
 	defer b.clearInflight(j)
 	ch := b.flights.DoChan(tokenKey(j.srv.url, j.key), func() (any, error) {
-		fctx, cancel := b.timeoutCtx(context.WithoutCancel(ctx))
-		defer cancel()
-		return b.refresh(fctx, j.srv, j.scopes)
+		return b.flight(func(fctx context.Context) (any, error) { return b.refresh(fctx, j.srv, j.scopes) })
 	})
 	select {
 	case <-ch:

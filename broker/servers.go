@@ -49,6 +49,7 @@ func (b *Broker) RemoveServer(ctx context.Context, url string) error {
 		b.mu.Unlock()
 		return newError(ReasonConfig, true, nil, "%s is defined in the configuration file; remove it there", url)
 	}
+	s.removed = true
 	delete(b.servers, url)
 	b.mu.Unlock()
 	b.unpersist(bucketServers, url)

@@ -64,6 +64,7 @@ func (b *Broker) adopt(c *identity.Claims, idToken, refreshToken, how string) {
 	})
 	if !samePerson {
 		b.mu.Lock()
+		b.gen.Add(1)
 		for _, s := range b.servers {
 			s.tokens = map[string]*Token{}
 			s.lastErr = nil

@@ -22,8 +22,8 @@ const (
 
 // signinFields are the sign-in state kept in the identity record.
 type signinFields struct {
-	// IssuedAt is the ID token's iat, or when it was received; the
-	// refresh is planned from it.
+	// IssuedAt is when the ID token was received (for a login, its iat
+	// when that is earlier); the refresh is planned from it.
 	IssuedAt time.Time `json:"issued_at,omitzero"`
 	// NeedsLogin, when set, says why the user must sign in again; the
 	// identity then serves no new token (cached ones stay valid).
@@ -136,11 +136,31 @@ func (b *Broker) storeDirty() bool {
 	return b.signin.dirty
 }
 
+// refusedCred names the credentials a refused request presented: the ID
+// token the identity held and, for a refresh or a refresh token subject,
+// the refresh token. An empty field matches any record.
+type refusedCred struct {
+	idToken      string
+	refreshToken string
+}
+
+// heldBy reports whether cur still holds the refused credentials.
+func (r refusedCred) heldBy(cur *identityRecord) bool {
+	return (r.idToken == "" || cur.IDToken == r.idToken) &&
+		(r.refreshToken == "" || cur.RefreshToken == r.refreshToken)
+}
+
 // enterNeedsLogin moves the identity to NEEDS_LOGIN with reason and any
 // step-up, drops a refresh token the IdP refused, and announces it once.
-func (b *Broker) enterNeedsLogin(reason, maxAge, acr string, dropRefresh bool) {
+// refused is what the IdP refused: a record that no longer holds it (a
+// login or refresh replaced it while the request ran) stays as it is.
+func (b *Broker) enterNeedsLogin(refused refusedCred, reason, maxAge, acr string, dropRefresh bool) {
 	rec := b.commitIdentity(func(cur *identityRecord) *identityRecord {
 		if cur == nil {
+			return nil
+		}
+		if !refused.heldBy(cur) {
+			b.log.Info("the IdP refused an earlier sign-in; the current one stays", slog.String("reason", reason))
 			return nil
 		}
 		n := *cur

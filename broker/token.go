@@ -44,9 +44,7 @@ func (b *Broker) Token(ctx context.Context, req TokenRequest) (*Token, error) {
 		if t := b.cachedSince(srv, key, req.MinValid, start, req.Force); t != nil {
 			return t, nil
 		}
-		fctx, cancel := b.timeoutCtx(context.WithoutCancel(ctx))
-		defer cancel()
-		return b.refresh(fctx, srv, scopes)
+		return b.flight(func(fctx context.Context) (any, error) { return b.refresh(fctx, srv, scopes) })
 	})
 	var res singleflight.Result
 	select {
@@ -107,13 +105,37 @@ func (b *Broker) cachedSince(srv *server, key string, minValid time.Duration, st
 // (protocol.md §2 step 7): a fresh ID-JAG for every grant, one retry of the
 // grant after invalid_grant, one re-discovery after invalid_target.
 func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*Token, error) {
+	gen := b.gen.Load()
+	idToken := b.currentIDToken()
 	t, err := b.mint(ctx, srv, scopes)
+	key := tokenKey(srv.url, scopeKey(scopes))
+	if err == nil {
+		// A token is handed out only once it is stored: a crash right
+		// after must not lose a token a client already holds.
+		if perr := b.persist(bucketTokens, key, b.tokenRecord(t, scopes)); perr != nil {
+			err = newError(ReasonInternal, false, perr, "cannot store the new token")
+		}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err == nil && (b.gen.Load() != gen || srv.removed) {
+		// The sign-in ended or changed, or the server was removed, while
+		// this flight ran: its token belongs to nobody now. Whichever
+		// came first, the wipe or this write, the record goes.
+		b.mu.Unlock()
+		b.unpersist(bucketTokens, key)
+		b.mu.Lock()
+		return nil, newError(ReasonLoginRequired, false, nil, "the sign-in or the server changed while the token was fetched; ask again")
+	}
 	if err != nil {
 		var be *Error
 		if !errors.As(err, &be) {
 			be = newError(ReasonInternal, false, err, "token refresh failed")
+		}
+		if be.Reason == ReasonLoginRequired && b.identityIDTokenLocked() != idToken {
+			// A sign-in finished while this flight ran: its refusal was
+			// about the old sign-in and must not hold the new one back.
+			return nil, be
 		}
 		srv.lastErr = be
 		srv.counters.failures.Add(1)
@@ -162,6 +184,11 @@ func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token
 		// The metadata may have moved; look again once (protocol.md §4.1).
 		if fresh, derr := b.metadata(ctx, srv, true); derr == nil {
 			meta = fresh
+			// The server may now name another authorization server, with
+			// its own credentials (or none configured).
+			if asAuth, err = b.asClient(meta.as.Issuer); err != nil {
+				return nil, err
+			}
 			jag, err = exchange(meta)
 		}
 	}
@@ -174,7 +201,7 @@ func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token
 		jag, err = exchange(meta)
 	}
 	if err != nil {
-		return nil, b.exchangeRefused(err)
+		return nil, b.exchangeRefusedFor(subject, err)
 	}
 	asEP := &grant.Endpoint{URL: meta.as.TokenEndpoint, Issuer: meta.as.Issuer, Auth: asAuth, HTTP: b.cfg.HTTP, Now: b.now}
 	bearer := func(jag *grant.IDJAG) (*grant.AccessToken, error) {
@@ -197,15 +224,6 @@ func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token
 	t := &Token{
 		AccessToken: at.Token, Type: at.Type, ExpiresAt: at.ExpiresAt, RefreshedAt: at.ReceivedAt,
 		Scopes: at.Scopes, Resource: meta.resource.Resource, AuthServer: meta.as.Issuer, ServerURL: srv.url, Source: SourceNetwork,
-	}
-	// A token is handed out only once it is stored: a crash right after
-	// must not lose a token a client already holds (acknowledged means
-	// durable).
-	if err := b.persist(bucketTokens, tokenKey(srv.url, scopeKey(scopes)), tokenRecord{
-		V: recordVersion, ServerURL: srv.url, RequestedScopes: scopes, AccessToken: t.AccessToken, Type: t.Type,
-		ExpiresAt: t.ExpiresAt, RefreshedAt: t.RefreshedAt, Scopes: t.Scopes, Resource: t.Resource, AuthServer: t.AuthServer,
-	}); err != nil {
-		return nil, newError(ReasonInternal, false, err, "cannot store the new token")
 	}
 	b.log.Info("access token issued", slog.String("server", srv.url), slog.String("as", meta.as.Issuer),
 		slog.String("token_fp", Fingerprint(t.AccessToken)), slog.Time("exp", t.ExpiresAt))
@@ -251,4 +269,34 @@ func (b *Broker) asClient(issuer string) (grant.ClientAuth, error) {
 	}
 	return grant.ClientAuth{}, newError(ReasonConfig, true, nil,
 		"no client credentials for authorization server %q; add an [[authorization_server]] section with this issuer, or a [default_client]", issuer)
+}
+
+// tokenRecord is the stored form of t, tagged with the person it was minted
+// for so a record left by a crash is never loaded for someone else.
+func (b *Broker) tokenRecord(t *Token, scopes []string) tokenRecord {
+	b.mu.RLock()
+	var subject string
+	if b.ident != nil {
+		subject = b.ident.Issuer + " " + b.ident.Subject
+	}
+	b.mu.RUnlock()
+	return tokenRecord{
+		V: recordVersion, ServerURL: t.ServerURL, RequestedScopes: scopes, AccessToken: t.AccessToken, Type: t.Type,
+		ExpiresAt: t.ExpiresAt, RefreshedAt: t.RefreshedAt, Scopes: t.Scopes, Resource: t.Resource, AuthServer: t.AuthServer,
+		Subject: subject,
+	}
+}
+
+// currentIDToken is the ID token of the current sign-in, or "".
+func (b *Broker) currentIDToken() string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.identityIDTokenLocked()
+}
+
+func (b *Broker) identityIDTokenLocked() string {
+	if b.ident == nil {
+		return ""
+	}
+	return b.ident.IDToken
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -17,7 +19,10 @@ type TokenProvider interface {
 }
 
 // Transport is an [http.RoundTripper] that adds "Authorization: Bearer" with
-// a token from Source for Resource. When the server answers 401 it asks
+// a token from Source for Resource, to requests for Resource's origin
+// (scheme, host and port) only: any other request, such as one an
+// [http.Client] makes to follow a redirect to another host, is passed to
+// Base untouched, without a token. When the server answers 401 it asks
 // Source once for a fresh token (ForceRefresh) and retries the request once,
 // provided the body can be replayed (http.Request.GetBody, set by
 // http.NewRequest for in-memory bodies) or there is none.
@@ -44,6 +49,11 @@ type Transport struct {
 // wrapped, so [IsLoginRequired] and friends work on the *url.Error that
 // http.Client returns.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !sameOrigin(req.URL, t.Resource) {
+		// The token is for Resource alone: http.Client calls the transport
+		// again for a redirect's target, and must not hand it the token.
+		return t.base().RoundTrip(req)
+	}
 	tok, err := t.token(req.Context(), false)
 	if err != nil {
 		// A RoundTripper must close the body even on error; once the body
@@ -97,6 +107,32 @@ func (t *Transport) token(ctx context.Context, force bool) (*Token, error) {
 		return nil, fmt.Errorf("get token for %s: %w", t.Resource, err)
 	}
 	return tok, nil
+}
+
+// sameOrigin reports whether u has the scheme, host and port of the URL
+// resource (RFC 6454 origin, default ports made explicit). A resource that
+// does not parse matches nothing.
+func sameOrigin(u *url.URL, resource string) bool {
+	r, err := url.Parse(resource)
+	if err != nil || u == nil || r.Host == "" {
+		return false
+	}
+	return strings.EqualFold(u.Scheme, r.Scheme) &&
+		strings.EqualFold(u.Hostname(), r.Hostname()) &&
+		effectivePort(u) == effectivePort(r)
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http":
+		return "80"
+	case "https":
+		return "443"
+	}
+	return ""
 }
 
 // authorized returns a copy of req with body and the token's Authorization

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -235,9 +236,81 @@ func TestTransportWithClient(t *testing.T) {
 		t.Errorf("got %d %q, want 200 ok", resp.StatusCode, body)
 	}
 
-	other := &http.Client{Transport: &Transport{Source: c, Resource: "https://elsewhere.example/mcp"}}
-	_, err = other.Get(ts.URL)
+	// The daemon's refusal comes back before anything is sent.
+	other := &http.Client{Transport: &Transport{Source: c, Resource: "https://elsewhere.invalid/mcp"}}
+	_, err = other.Get("https://elsewhere.invalid/mcp")
 	if !IsServerNotAllowed(err) {
 		t.Errorf("err = %v, want SERVER_NOT_ALLOWED", err)
+	}
+}
+
+// A redirect to another server must not carry the token: http.Client calls
+// the transport again for the new URL, and only the resource's origin gets
+// one. Both a 307 (POST replayed with its body) and a GET are checked.
+func TestTransportNoTokenAcrossRedirect(t *testing.T) {
+	other := &mcpServer{}
+	ts2 := httptest.NewServer(other)
+	defer ts2.Close()
+	ts1 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, ts2.URL+"/stolen", http.StatusTemporaryRedirect)
+	}))
+	defer ts1.Close()
+
+	prov := &fakeProvider{tokens: [2]string{"good", "good"}}
+	hc := &http.Client{Transport: &Transport{Source: prov, Resource: ts1.URL + "/mcp"}}
+	for _, req := range []*http.Request{postReplayable(ts1.URL + "/mcp"), mustGet(t, ts1.URL+"/mcp")} {
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		drain(resp)
+	}
+	auths, bodies := other.seen()
+	if len(auths) != 2 {
+		t.Fatalf("the second server saw %d requests, want 2", len(auths))
+	}
+	for i, a := range auths {
+		if a != "" {
+			t.Errorf("request %d to the other server carried Authorization %q", i, a)
+		}
+	}
+	if bodies[0] == "" {
+		t.Error("the redirected POST lost its body")
+	}
+}
+
+func mustGet(t *testing.T, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func TestSameOrigin(t *testing.T) {
+	const res = "https://mcp.example/mcp"
+	for _, tc := range []struct {
+		url  string
+		want bool
+	}{
+		{"https://mcp.example/mcp", true},
+		{"https://MCP.example:443/other?x=1", true},
+		{"http://mcp.example/mcp", false},
+		{"https://mcp.example:8443/mcp", false},
+		{"https://evil.example/mcp", false},
+		{"https://mcp.example.evil.example/mcp", false},
+	} {
+		u, err := url.Parse(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sameOrigin(u, res); got != tc.want {
+			t.Errorf("sameOrigin(%s, %s) = %v, want %v", tc.url, res, got, tc.want)
+		}
+	}
+	u, _ := url.Parse("https://mcp.example/mcp")
+	if sameOrigin(u, "::not a url") || sameOrigin(u, "/relative") {
+		t.Error("a resource without a host matched")
 	}
 }

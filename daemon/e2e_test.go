@@ -31,6 +31,11 @@ type env struct {
 	sock  string
 	state string
 	cfg   *daemon.FileConfig
+	text  string // cfg as TOML, for tests that run from a file
+	// path, when set, is the config file the daemon reads (and reloads)
+	// instead of cfg; log, when set, receives the daemon's log.
+	path string
+	log  io.Writer
 }
 
 func newEnv(t testing.TB, extra string) *env {
@@ -54,7 +59,7 @@ func newEnv(t testing.TB, extra string) *env {
 		}
 	}
 	// The data key in a file of the test's own, not the person's keyring.
-	cfg, err := daemon.ParseConfig([]byte(fmt.Sprintf(`
+	text := fmt.Sprintf(`
 [daemon]
 key_provider = "file"
 key_file = %q
@@ -66,11 +71,12 @@ client_secret_file = %q
 issuer = %q
 client_id = %q
 client_secret_file = %q
-%s`, filepath.Join(dir, "data.key"), tb.IdP.Issuer(), o.IdPClient.ID, idpSecret, tb.AS.Issuer(), o.ASClient.ID, asSecret, extra)))
+%s`, filepath.Join(dir, "data.key"), tb.IdP.Issuer(), o.IdPClient.ID, idpSecret, tb.AS.Issuer(), o.ASClient.ID, asSecret, extra)
+	cfg, err := daemon.ParseConfig([]byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{tb: tb, dir: dir, sock: filepath.Join(dir, "s"), state: filepath.Join(dir, "state"), cfg: cfg}
+	return &env{tb: tb, dir: dir, sock: filepath.Join(dir, "s"), state: filepath.Join(dir, "state"), cfg: cfg, text: text}
 }
 
 // start runs a daemon until the test ends or stop is called.
@@ -79,12 +85,17 @@ func (e *env) start(t testing.TB) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{
-			Config: e.cfg, SocketPath: e.sock, StateDir: e.state,
-			Logger: daemon.NewLogger(io.Discard, "debug"), OnReady: func(string) { close(ready) },
-		})
-	}()
+	opts := daemon.Options{
+		Config: e.cfg, SocketPath: e.sock, StateDir: e.state,
+		Logger: daemon.NewLogger(io.Discard, "debug"), OnReady: func(string) { close(ready) },
+	}
+	if e.path != "" {
+		opts.Config, opts.ConfigPath = nil, e.path
+	}
+	if e.log != nil {
+		opts.Logger = daemon.NewLogger(e.log, "debug")
+	}
+	go func() { done <- daemon.Run(ctx, opts) }()
 	select {
 	case <-ready:
 	case err := <-done:

@@ -145,20 +145,29 @@ func (f fileSource) outside(stateDir string) error {
 
 func (f fileSource) load(id string) ([]byte, error) {
 	k, err := readKeyFile(f.path)
-	if err != nil {
+	if err == nil {
+		k, err = matches(k, id)
+	}
+	// PATH missing, or holding another key: a rekey may have re-sealed the
+	// database and died before renaming PATH.new over PATH. That includes a
+	// rekey that moved the key here from another provider, when there was
+	// no PATH before. A new database (no id) never takes a pending key.
+	if err == nil || id == "" || !errors.Is(err, errNoKeyHere) {
+		return k, err
+	}
+	next, nerr := readKeyFile(f.path + ".new")
+	if nerr != nil {
 		return nil, err
 	}
-	if _, merr := matches(k, id); merr == nil {
-		return k, nil
-	} else if next, nerr := readKeyFile(f.path + ".new"); nerr == nil {
-		if _, err := matches(next, id); err == nil {
-			// A rekey re-sealed the database but died before the rename.
-			return next, os.Rename(f.path+".new", f.path)
-		}
-		return nil, merr
-	} else {
-		return nil, merr
+	if _, merr := matches(next, id); merr != nil {
+		return nil, err
 	}
+	if err := os.Rename(f.path+".new", f.path); err != nil {
+		return nil, err
+	}
+	// Best effort: should the rename be lost, the next start redoes it.
+	_ = syncParent(f.path)
+	return next, nil
 }
 
 func readKeyFile(path string) ([]byte, error) {

@@ -194,3 +194,71 @@ func flipLastByte(t *testing.T, path, bucket, key string) {
 		t.Fatal(err)
 	}
 }
+
+// `xaad rekey --key-provider file` moving the key out of another provider
+// (here a systemd credential) when no key file existed: a crash after the
+// database was re-sealed but before PATH.new became PATH must not strand
+// the database. The next start finds the key in PATH.new and commits it;
+// a PATH.new holding some other key is neither used nor touched.
+func TestKeyFileRecoversInterruptedMove(t *testing.T) {
+	state, keyFile := keyEnv(t)
+	creds := t.TempDir()
+	oldKey := storage.NewKey()
+	if err := os.WriteFile(filepath.Join(creds, CredentialName), []byte(encodeKey(oldKey)), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CREDENTIALS_DIRECTORY", creds)
+	st := mustOpenStore(t, state, DaemonSection{})
+	if st.source.name() != ProviderSystemd {
+		t.Fatalf("first start used %s", st.source)
+	}
+	st.db.Close()
+
+	// What Rekey does up to the crash: the new key pending in the file
+	// provider, the database re-sealed under it; no commit.
+	to := fileSource{path: keyFile}
+	newKey := storage.NewKey()
+	if err := to.storePending(newKey); err != nil {
+		t.Fatal(err)
+	}
+	db, err := storage.Open(filepath.Join(state, DBName), &storage.Options{Key: oldKey, LockTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Rekey(newKey); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("key file before recovery: %v", err)
+	}
+
+	// A pending key of another id is not the one: refused, nothing moved.
+	if err := writeKeyFile(keyFile+".new", storage.NewKey()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openStore(state, DaemonSection{}, discard(), t0); !errors.Is(err, storage.ErrWrongKey) {
+		t.Fatalf("with an unrelated PATH.new: %v, want ErrWrongKey", err)
+	}
+	if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("an unrelated PATH.new was committed: %v", err)
+	}
+
+	for _, d := range []DaemonSection{{}, {KeyProvider: ProviderFile}} {
+		if err := to.storePending(newKey); err != nil {
+			t.Fatal(err)
+		}
+		os.Remove(keyFile)
+		st = mustOpenStore(t, state, d)
+		if st.source.name() != ProviderFile || st.db.KeyID() != storage.KeyID(newKey) {
+			t.Fatalf("key_provider %q: opened with %s from %s, want %s from the key file", d.KeyProvider, st.db.KeyID(), st.source, storage.KeyID(newKey))
+		}
+		st.db.Close()
+		if k, err := readKeyFile(keyFile); err != nil || !bytes.Equal(k, newKey) {
+			t.Fatalf("key_provider %q: the pending key was not committed to %s: %v", d.KeyProvider, keyFile, err)
+		}
+		if _, err := os.Stat(keyFile + ".new"); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("key_provider %q: %s.new left behind: %v", d.KeyProvider, keyFile, err)
+		}
+	}
+}

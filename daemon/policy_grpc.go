@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -38,8 +39,10 @@ var methodRules = map[string]methodRule{
 }
 
 // guard holds the caller policy and the audit log for the interceptors.
+// The policy is swapped whole by a reload (setPolicy); each check uses the
+// one current when it starts.
 type guard struct {
-	policy *policy
+	policy atomic.Pointer[policy]
 	audit  *auditLog
 	log    *slog.Logger
 	now    func() time.Time
@@ -84,23 +87,24 @@ func (g *guard) policyStream(srv any, ss grpc.ServerStream, info *grpc.StreamSer
 
 func (g *guard) check(ctx context.Context, method string, req any) error {
 	proc, _ := peercred.ProcessFromContext(ctx)
+	pol := g.policy.Load()
 	var err error
 	switch r := req.(type) {
 	case *xaadv1.GetTokenRequest:
-		err = g.policy.decide(r.GetResource(), proc)
+		err = pol.decide(r.GetResource(), proc)
 	case *xaadv1.GetAssertionRequest:
 		if r.GetAudience() != "" {
-			err = g.policy.decideAudience()
+			err = pol.decideAudience()
 		} else {
-			err = g.policy.decide(r.GetResource(), proc)
+			err = pol.decide(r.GetResource(), proc)
 		}
 	case *xaadv1.WatchTokensRequest:
 		if len(r.GetResources()) == 0 {
-			err = g.policy.decideAudience() // every server: refuse while any has a policy
+			err = pol.decideAudience() // every server: refuse while any has a policy
 		}
 		for _, res := range r.GetResources() {
 			if err == nil {
-				err = g.policy.decide(res, proc)
+				err = pol.decide(res, proc)
 			}
 		}
 	}
@@ -115,6 +119,9 @@ func (g *guard) check(ctx context.Context, method string, req any) error {
 	g.log.Warn("refused caller", attrs...)
 	return withReason(codes.PermissionDenied, ReasonPeerNotAllowed, "permission denied: "+err.Error())
 }
+
+// setPolicy makes p the policy of every check from now on.
+func (g *guard) setPolicy(p *policy) { g.policy.Store(p) }
 
 func (g *guard) record(ctx context.Context, method, server string, resp any, err error) {
 	ev := AuditEvent{Time: g.now().UTC(), Operation: method[strings.LastIndexByte(method, '/')+1:], Server: server, Outcome: "ok"}

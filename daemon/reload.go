@@ -23,14 +23,15 @@ type reloader struct {
 	flagPath string // --config, if given
 	path     string // the file last read
 	b        *broker.Broker
+	g        *guard // its caller policy (allowed_clients) is reloaded too
 	log      *slog.Logger
 	current  *FileConfig
 }
 
 // handleReloads reloads on every SIGHUP until ctx ends or stop is called;
 // stop returns once no reload runs any more.
-func handleReloads(ctx context.Context, opts Options, current *FileConfig, b *broker.Broker, log *slog.Logger) (stop func()) {
-	r := &reloader{fromFile: opts.Config == nil, flagPath: opts.ConfigPath, b: b, log: log, current: current}
+func handleReloads(ctx context.Context, opts Options, current *FileConfig, b *broker.Broker, g *guard, log *slog.Logger) (stop func()) {
+	r := &reloader{fromFile: opts.Config == nil, flagPath: opts.ConfigPath, b: b, g: g, log: log, current: current}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	ctx, cancel := context.WithCancel(ctx)
@@ -87,6 +88,10 @@ func (r *reloader) apply(ctx context.Context) error {
 	if err := r.b.Reconfigure(bc); err != nil {
 		return err
 	}
+	// Only once the broker took the file: a refused reload keeps the old
+	// policy with the old servers. allowed_clients was validated with the
+	// file (LoadConfig).
+	r.g.setPolicy(newPolicy(fc.Servers))
 	// The socket, the state folder and the logger are built once at start.
 	old, cur := r.current.Daemon, fc.Daemon
 	for _, d := range []struct{ key, was, now string }{

@@ -86,7 +86,8 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer audit.Close()
-	g := &guard{policy: newPolicy(fc.Servers), audit: audit, log: log, now: time.Now}
+	g := &guard{audit: audit, log: log, now: time.Now}
+	g.setPolicy(newPolicy(fc.Servers))
 
 	bc, err := fc.BrokerConfig()
 	if err != nil {
@@ -136,14 +137,22 @@ func Run(ctx context.Context, opts Options) error {
 	defer bgCancel()
 	schedDone := make(chan struct{})
 	go func() { defer close(schedDone); _ = b.Run(bg) }()
-	defer func() { bgCancel(); <-schedDone }()
+	defer func() {
+		bgCancel()
+		<-schedDone
+		// Let refreshes in flight store their results before the store
+		// closes (a rotated token dropped here is a lost sign-in).
+		closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		b.Close(closeCtx)
+		cancel()
+	}()
 	defer startIdentityRefresh(bg, b, log)()
 	go trackHealth(bg, b, hs)
 	go watchSleep(bg, log, b.Resync)
 
 	// Both before READY=1: systemd may send a reload at once, and SIGHUP
 	// would otherwise end the process.
-	stopReloads := handleReloads(ctx, opts, fc, b, log)
+	stopReloads := handleReloads(ctx, opts, fc, b, g, log)
 	defer stopReloads()
 	stopWatchdog := startWatchdog(ctx, brokerHealthy(b), log)
 	defer stopWatchdog()

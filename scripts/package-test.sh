@@ -2,9 +2,10 @@
 # package-test.sh builds the packages and checks them the way a distribution
 # would: lintian on the .deb (errors fail, warnings are shown), `rpm -qlp` on
 # the .rpm, then, as root, `dpkg -i`, the installed units through
-# `systemd-analyze --user verify`, `dpkg -r` and `dpkg -P`. lintian and rpm
-# are installed through apt when root and missing; otherwise those checks
-# are skipped with the reason.
+# `systemd-analyze --user verify`, the installed man pages (`man
+# --warnings`) and completions, `dpkg -r` and `dpkg -P`. lintian, rpm,
+# man-db and groff-base are installed through apt when root and missing;
+# otherwise those checks are skipped with the reason.
 #
 # Usage: scripts/package-test.sh
 set -euo pipefail
@@ -18,6 +19,13 @@ apt_get() {
 		{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null; }
 }
 
+# The generated man pages and completions (internal/cmd/xaad-gendocs): its
+# test renders the pages through man and groff, which come from man-db and
+# groff-base (installed here when root and missing; the test skips without).
+command -v man >/dev/null && command -v groff >/dev/null || apt_get man-db groff-base || say "man-db/groff-base missing and not installable: the render check skips"
+go test -count=1 ./internal/cmd/xaad-gendocs/ >/dev/null || { go test -count=1 -v ./internal/cmd/xaad-gendocs/; exit 1; }
+say "man pages and completions: generated, render without warnings, document every command and flag"
+
 scripts/package.sh >/dev/null
 deb=$(ls dist/xaad_*.deb)
 rpm=$(ls dist/xaad-*.rpm)
@@ -27,23 +35,40 @@ if command -v lintian >/dev/null || apt_get lintian; then
 	# lintian warns about running as root; that line is noise here.
 	out=$(lintian --fail-on error "$deb" 2>&1) || { echo "$out"; echo "lintian found errors"; exit 1; }
 	say "lintian: no errors"
+	# The man pages are generated (internal/cmd/xaad-gendocs); lintian must
+	# find one for each binary and no error in them.
+	if grep -E 'no-manual-page|manpage-has-errors|manpage-has-bad-whatis|groff-message' <<<"$out"; then
+		echo "lintian: the man pages are missing or broken"; exit 1
+	fi
 	[ -z "$out" ] || echo "$out" | grep -v 'running with root privileges' || true
 else
 	say "SKIP lintian: not installed and cannot install it (not root)"
 fi
 
+# The man pages and completions internal/cmd/xaad-gendocs writes.
+docs="/usr/share/man/man1/xaad.1.gz
+/usr/share/man/man1/xaactl.1.gz
+/usr/share/bash-completion/completions/xaad
+/usr/share/bash-completion/completions/xaactl
+/usr/share/zsh/vendor-completions/_xaad
+/usr/share/zsh/vendor-completions/_xaactl
+/usr/share/fish/vendor_completions.d/xaad.fish
+/usr/share/fish/vendor_completions.d/xaactl.fish"
 want="/etc/xaad/config.toml
 /usr/bin/xaactl
 /usr/bin/xaad
 /usr/lib/systemd/user/xaad.service
-/usr/lib/systemd/user/xaad.socket"
+/usr/lib/systemd/user/xaad.socket
+$docs"
 if command -v rpm >/dev/null || apt_get rpm; then
 	files=$(rpm -qlp "$rpm" 2>/dev/null)
 	for f in $want; do
 		grep -qx "$f" <<<"$files" || { echo "$rpm lacks $f:"; echo "$files"; exit 1; }
 	done
 	rpm -qp --configfiles "$rpm" 2>/dev/null | grep -qx /etc/xaad/config.toml || { echo "/etc/xaad/config.toml is not a config file in $rpm"; exit 1; }
-	say "rpm -qlp: binaries, units and the config file are there"
+	grep -qx /usr/share/licenses/xaad/LICENSE <<<"$files" || { echo "$rpm lacks the license"; exit 1; }
+	[ "$(rpm -qp --queryformat '%{LICENSE}' "$rpm" 2>/dev/null)" = Apache-2.0 ] || { echo "$rpm: License is not Apache-2.0"; exit 1; }
+	say "rpm -qlp: binaries, units, config file, man pages, completions and license are there"
 else
 	say "SKIP rpm -qlp: rpm is not installed and cannot be installed (not root)"
 fi
@@ -60,6 +85,17 @@ trap 'dpkg -P xaad >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 dpkg -i "$deb" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; exit 1; }
 grep -q 'systemctl --user enable --now xaad.socket' "$tmp/install.log" || { echo "postinst did not explain how to enable xaad:"; cat "$tmp/install.log"; exit 1; }
 for f in $want; do [ -e "$f" ] || { echo "dpkg -i did not install $f"; exit 1; }; done
+grep -q 'License: Apache-2.0' /usr/share/doc/xaad/copyright || { echo "/usr/share/doc/xaad/copyright does not say Apache-2.0"; exit 1; }
+if command -v man >/dev/null || apt_get man-db; then
+	for p in xaad xaactl; do
+		out=$(MANWIDTH=80 man --warnings -E UTF-8 "$p" 2>&1 >/dev/null) || { echo "man $p failed: $out"; exit 1; }
+		[ -z "$out" ] || { echo "man --warnings $p:"; echo "$out"; exit 1; }
+	done
+	say "man xaad, man xaactl: installed, no warnings"
+else
+	say "SKIP man: man-db is not installed and cannot be installed"
+fi
+bash -c '. /usr/share/bash-completion/completions/xaactl && complete -p xaactl' >/dev/null || { echo "the bash completion of xaactl does not load"; exit 1; }
 /usr/bin/xaad version
 /usr/bin/xaactl --help >/dev/null 2>&1 || /usr/bin/xaactl help >/dev/null
 # The installed units, as installed (recipe D: any output fails).
@@ -69,7 +105,7 @@ out=$(cd /usr/lib/systemd/user && XDG_RUNTIME_DIR="$tmp/rt" HOME="$tmp" systemd-
 say "dpkg -i: installed; the installed units verify cleanly"
 
 dpkg -r xaad >/dev/null
-for f in /usr/bin/xaad /usr/bin/xaactl /usr/lib/systemd/user/xaad.service /usr/lib/systemd/user/xaad.socket; do
+for f in /usr/bin/xaad /usr/bin/xaactl /usr/lib/systemd/user/xaad.service /usr/lib/systemd/user/xaad.socket $docs; do
 	[ ! -e "$f" ] || { echo "dpkg -r left $f"; exit 1; }
 done
 [ -e /etc/xaad/config.toml ] || { echo "dpkg -r removed the administrator's /etc/xaad/config.toml"; exit 1; }

@@ -38,6 +38,10 @@ for cmd in xaad xaactl; do
 	CGO_ENABLED=0 go build -trimpath -buildvcs=false -buildmode=pie \
 		-ldflags "-s -w -X main.version=$full" -o "$stage/$cmd" "./cmd/$cmd"
 done
+# Man pages and shell completions from the command lines; Debian wants the
+# man pages gzipped. (The generator runs on this machine, whatever $GOARCH.)
+GOARCH=$(go env GOHOSTARCH) go run ./internal/cmd/xaad-gendocs -out "$stage/docs" -version "$full"
+gzip -9n "$stage"/docs/man1/*.1
 # Debian wants compressed docs and a changelog, both with fixed timestamps.
 gzip -9n <README.md >"$stage/README.md.gz"
 date=$(git log -1 --format=%aD 2>/dev/null || date -R)

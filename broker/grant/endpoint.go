@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -145,21 +146,24 @@ func (e *Endpoint) now() time.Time {
 	return time.Now()
 }
 
-// expiresIn converts expires_in, which must be a positive integer number of
-// seconds when present (RFC 6749 §5.1).
+// maxLifetime bounds expires_in so a huge value cannot overflow a Duration.
+const maxLifetime = 10 * 365 * 24 * time.Hour
+
+// expiresIn converts expires_in, which must be a positive number of seconds
+// when present (RFC 6749 §5.1). Fractions round up, so 0.5 is one second
+// and never zero.
 func expiresIn(n *json.Number) (time.Duration, bool, error) {
 	if n == nil {
 		return 0, false, nil
 	}
-	v, err := n.Int64()
-	if err != nil || v <= 0 {
-		f, ferr := n.Float64()
-		if ferr != nil || f <= 0 {
-			return 0, false, fmt.Errorf("%w: expires_in %q is not a positive number of seconds", ErrMalformed, n.String())
-		}
-		v = int64(f)
+	f, err := n.Float64()
+	if err != nil || f <= 0 || math.IsNaN(f) {
+		return 0, false, fmt.Errorf("%w: expires_in %q is not a positive number of seconds", ErrMalformed, httpx.Clip(n.String()))
 	}
-	return time.Duration(v) * time.Second, true, nil
+	if f > maxLifetime.Seconds() {
+		return maxLifetime, true, nil
+	}
+	return time.Duration(math.Ceil(f)) * time.Second, true, nil
 }
 
 func splitScope(s string) []string {

@@ -32,6 +32,9 @@ type AccessToken struct {
 // lifetime is refreshed early rather than served after the server dropped it.
 const DefaultLifetime = 5 * time.Minute
 
+// MinLifetime is the shortest access token lifetime accepted.
+const MinLifetime = 20 * time.Second
+
 // JWTBearer runs the RFC 7523 §2.1 grant with the ID-JAG as assertion.
 func JWTBearer(ctx context.Context, ep *Endpoint, r BearerRequest) (*AccessToken, error) {
 	form := url.Values{
@@ -62,6 +65,11 @@ func JWTBearer(ctx context.Context, ep *Endpoint, r BearerRequest) (*AccessToken
 	}
 	if !ok {
 		ttl = DefaultLifetime
+	}
+	if ttl < MinLifetime {
+		// A token that expires before it can be used and refreshed
+		// would make the client refresh in a tight loop.
+		return nil, fmt.Errorf("%s: %w: expires_in of %s is too short to use (minimum %s)", name, ErrMalformed, ttl, MinLifetime)
 	}
 	scopes := splitScope(tr.Scope)
 	if tr.Scope == "" {

@@ -4,10 +4,12 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -104,14 +106,21 @@ func (v *Verifier) oidcVerifier(ctx context.Context) (*oidc.IDTokenVerifier, err
 	if hc == nil {
 		hc = http.DefaultClient
 	}
+	// Only an answer decides "no discovery"; a failure to get one (a
+	// dropped connection, a cut-off body, a 5xx) is an error, never a
+	// reason to skip the signature check.
+	published, err := discoveryPublished(ctx, hc, v.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	if !published {
+		return nil, nil
+	}
 	// go-oidc keeps this context for later key fetches, so it must not be
 	// the caller's (which ends with the request).
 	pctx := oidc.ClientContext(context.WithoutCancel(ctx), hc)
 	p, err := oidc.NewProvider(pctx, v.Issuer)
 	if err != nil {
-		if noDiscovery(err) {
-			return nil, nil
-		}
 		return nil, fmt.Errorf("IdP discovery at %s: %w", v.Issuer, err)
 	}
 	var meta struct {
@@ -142,12 +151,48 @@ func keysPublished(ctx context.Context, hc *http.Client, url string) bool {
 	return resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusGone
 }
 
-// noDiscovery reports a discovery failure that means "this IdP publishes no
-// discovery document" rather than "the IdP is unreachable".
-func noDiscovery(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "404") || strings.Contains(s, "405") || strings.Contains(s, "unable to parse") ||
-		strings.Contains(s, "invalid character") || strings.Contains(s, "unexpected")
+// maxDiscoveryBytes caps the discovery document read.
+const maxDiscoveryBytes = 1 << 20
+
+// discoveryPublished fetches the IdP's OpenID Connect discovery document
+// (OIDC Discovery §4, the URL go-oidc reads) and reports whether there is
+// one. Only the IdP's answer says "none": HTTP 404, 405 or 410, or a 200
+// whose body is not JSON (a web page). Everything else that is not a
+// complete JSON document is an error: a transport failure, a body cut off
+// (unexpected EOF), a body that starts as JSON but does not parse, any
+// other status.
+func discoveryPublished(ctx context.Context, hc *http.Client, issuer string) (bool, error) {
+	u := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return false, fmt.Errorf("IdP discovery at %s: %w", issuer, err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return false, fmt.Errorf("IdP discovery at %s: %w", issuer, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusGone:
+		return false, nil
+	default:
+		return false, fmt.Errorf("IdP discovery at %s: HTTP %d", issuer, resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDiscoveryBytes+1))
+	if err != nil {
+		return false, fmt.Errorf("IdP discovery at %s: reading the document: %w", issuer, err)
+	}
+	if len(body) > maxDiscoveryBytes {
+		return false, fmt.Errorf("IdP discovery at %s: the document exceeds %d bytes", issuer, maxDiscoveryBytes)
+	}
+	if json.Valid(body) {
+		return true, nil
+	}
+	if t := bytes.TrimSpace(body); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+		return false, fmt.Errorf("IdP discovery at %s: the document is not valid JSON (cut off?)", issuer)
+	}
+	return false, nil
 }
 
 func (v *Verifier) now() time.Time {

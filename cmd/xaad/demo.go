@@ -15,6 +15,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/xaad-dev/xaad/client"
+	"github.com/xaad-dev/xaad/cmd/xaad/cmdline"
 	"github.com/xaad-dev/xaad/daemon"
 	"github.com/xaad-dev/xaad/internal/testbed"
 	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
@@ -23,22 +24,14 @@ import (
 // cmdDemo runs the whole product against the built-in testbed: a local IdP,
 // an MCP authorization server and an MCP server on loopback.
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("xaad demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	serve := fs.Bool("serve", false, "keep the testbed and the daemon running and print xaactl commands to try")
-	verbose := fs.Bool("v", false, "show the daemon's log")
-	stateDir := fs.String("state-dir", "", "keep the daemon's database (and audit log) in this folder after the demo, its key in FOLDER.key beside it; default: a temporary folder, removed")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: xaad demo [--serve] [-v]\n\nStarts a local IdP, MCP authorization server and MCP server, runs a daemon on a\ntemporary socket, signs in, gets an access token through the gRPC API and calls an\nMCP tool with it, printing each step and its time. Nothing leaves this machine.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	fs, o := cmdline.DemoFlags(stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	d := &demo{out: stdout, serve: *serve, verbose: *verbose, stderr: stderr, stateDir: *stateDir}
+	d := &demo{out: stdout, serve: o.Serve, verbose: o.Verbose, stderr: stderr, stateDir: o.StateDir}
 	if err := d.run(ctx); err != nil {
 		fmt.Fprintln(stderr, "xaad demo: FAILED:", err)
 		return 1

@@ -11,23 +11,15 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/xaad-dev/xaad/cmd/xaad/cmdline"
 	"github.com/xaad-dev/xaad/daemon"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-const usage = `xaad: the enterprise MCP credential daemon
-
-Usage:
-  xaad run [flags]            run the daemon (what the systemd unit starts)
-  xaad check-config [FILE]    validate a configuration file and explain every problem
-  xaad demo [--serve]         run the whole flow against the built-in testbed
-  xaad rekey                  re-seal the database under a new key (daemon stopped)
-  xaad version                print the version
-
-Run 'xaad COMMAND --help' for the flags of a command.
-`
+// usage is what `xaad help` prints (package cmdline lists the commands).
+var usage = cmdline.Usage()
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -62,18 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("xaad run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o daemon.Options
-	fs.StringVar(&o.ConfigPath, "config", "", "configuration file (default $XDG_CONFIG_HOME/xaad/config.toml)")
-	fs.StringVar(&o.SocketPath, "socket", "", "Unix socket to serve (default $XDG_RUNTIME_DIR/xaad/xaad.sock; ignored when systemd passes one)")
-	fs.StringVar(&o.StateDir, "state-dir", "", "folder of the database (default $XDG_STATE_HOME/xaad)")
-	fs.StringVar(&o.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
-	allowRoot := fs.Bool("allow-root", false, "run even as root (containers, CI); xaad refuses root otherwise")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: xaad run [flags]\n\nRuns the daemon in the foreground until SIGTERM or SIGINT. Under systemd, the\nxaad.socket unit starts it on the first connection.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	fs, ro := cmdline.RunFlags(stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -84,8 +65,8 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "xaad run: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	o.Version = version
-	if err := harden(os.Geteuid(), *allowRoot); err != nil {
+	o := daemon.Options{ConfigPath: ro.ConfigPath, SocketPath: ro.SocketPath, StateDir: ro.StateDir, LogLevel: ro.LogLevel, Version: version}
+	if err := harden(os.Geteuid(), ro.AllowRoot); err != nil {
 		fmt.Fprintln(stderr, "xaad:", err)
 		return 1
 	}
@@ -97,11 +78,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 }
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("xaad check-config", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: xaad check-config [FILE]\n\nValidates FILE (default $XDG_CONFIG_HOME/xaad/config.toml) and lists every problem found:\nunknown keys, missing or malformed values, unreadable or world-readable secret files.\nExit status 0 when the file is valid, 1 otherwise.\n")
-	}
+	fs := cmdline.CheckConfigFlags(stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -83,9 +85,73 @@ func newBridge(cfg Config) *bridge {
 	}
 	b := &bridge{cfg: cfg, log: log, out: &lockedWriter{w: cfg.Stdout}}
 	b.auth = newAuthTransport(base, cfg.Tokens, cfg.Endpoint, cfg.Scopes, log)
-	b.http = &http.Client{Transport: &versionTransport{base: b.auth, init: &b.init}}
+	b.http = &http.Client{Transport: &versionTransport{base: b.auth, init: &b.init}, CheckRedirect: sameOriginRedirects(cfg.Endpoint)}
 	b.pending.m = map[jsonrpc.ID]context.CancelFunc{}
 	return b
+}
+
+// ErrRedirectRefused reports that the MCP server redirected a request to
+// another origin (or from https to http), which the proxy does not follow:
+// the session and its tokens belong to the endpoint's origin alone.
+var ErrRedirectRefused = errors.New("redirect refused")
+
+// sameOriginRedirects is the http.Client CheckRedirect of the proxy: it
+// follows redirects within the endpoint's origin (scheme, host and port;
+// so never from https to http) and refuses any other, so neither the
+// request body nor anything the MCP server gave the session leaves for a
+// host the proxy was not pointed at. client.Transport already withholds
+// the token from other origins; this stops the request itself.
+func sameOriginRedirects(endpoint string) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return fmt.Errorf("%w: stopped after 10 redirects", ErrRedirectRefused)
+		}
+		from := endpoint
+		if len(via) > 0 {
+			from = via[len(via)-1].URL.String()
+		}
+		if !sameOrigin(req.URL, endpoint) {
+			return fmt.Errorf("%w: the MCP server redirected %s to %s, another origin than the endpoint %s; xaactl proxy follows redirects only within the endpoint's scheme, host and port (point it at the new URL if the server moved)",
+				ErrRedirectRefused, redact(from), redact(req.URL.String()), redact(endpoint))
+		}
+		return nil
+	}
+}
+
+// sameOrigin reports whether u has the scheme, host and port of the URL
+// endpoint, default ports made explicit.
+func sameOrigin(u *url.URL, endpoint string) bool {
+	e, err := url.Parse(endpoint)
+	if err != nil || e.Host == "" {
+		return false
+	}
+	return strings.EqualFold(u.Scheme, e.Scheme) &&
+		strings.EqualFold(u.Hostname(), e.Hostname()) &&
+		effectivePort(u) == effectivePort(e)
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http":
+		return "80"
+	case "https":
+		return "443"
+	}
+	return ""
+}
+
+// redact drops the query and any user info of a URL for messages: either
+// may hold a secret.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
 }
 
 func (b *bridge) run(ctx context.Context) error {
@@ -215,11 +281,19 @@ func (b *bridge) writeFailed(ctx context.Context, msg jsonrpc.Message, err error
 	}
 	b.log.Warn("request to the MCP server failed", "method", req.Method, "error", err)
 	var werr *jsonrpc.Error
-	if errors.As(err, &werr) {
+	if errors.As(err, &werr) && !sdkRejection(werr) {
 		b.replyError(ctx, req.ID, werr)
 		return
 	}
 	b.reply(ctx, req.ID, jsonrpc.CodeInternalError, "xaactl proxy: "+err.Error())
+}
+
+// sdkRejection reports whether e is the go-sdk's own marker for a request
+// that never reached the server (jsonrpc2.ErrRejected, wrapped around the
+// real cause, such as a refused redirect); its text alone would hide why.
+// A server's own error is found before it in the chain.
+func sdkRejection(e *jsonrpc.Error) bool {
+	return e.Code == -32005 && e.Message == "rejected by transport"
 }
 
 // downstream forwards the server's messages to the client.

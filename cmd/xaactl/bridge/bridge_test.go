@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -166,4 +168,108 @@ func TestInsufficientScope(t *testing.T) {
 	if _, ok := insufficientScope(h); ok {
 		t.Error("invalid_token taken for insufficient_scope")
 	}
+}
+
+// A server that redirects to another origin is not followed: the other
+// host never sees the request (nor a token), and the client learns why.
+// A redirect within the endpoint's origin still works.
+func TestBridgeRefusesCrossOriginRedirect(t *testing.T) {
+	var otherHits atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		otherHits.Add(1)
+		if a := r.Header.Get("Authorization"); a != "" {
+			t.Errorf("the other origin got Authorization %q", a)
+		}
+		http.Error(w, "no", http.StatusNotFound)
+	}))
+	defer other.Close()
+	var sameHits atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/moved":
+			http.Redirect(w, r, "/here", http.StatusPermanentRedirect)
+		case "/here":
+			sameHits.Add(1)
+			if r.Header.Get("Authorization") != "Bearer t1-" {
+				t.Errorf("same-origin redirect target got Authorization %q", r.Header.Get("Authorization"))
+			}
+			io.WriteString(w, "ok")
+		default:
+			http.Redirect(w, r, other.URL+"/mcp", http.StatusTemporaryRedirect)
+		}
+	}))
+	defer ts.Close()
+
+	b := newBridge(Config{Endpoint: ts.URL + "/mcp", Tokens: &tokens{}, Stdin: strings.NewReader(""), Stdout: io.Discard})
+	_, err := b.http.Post(ts.URL+"/mcp", "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+	if !errors.Is(err, ErrRedirectRefused) || !strings.Contains(err.Error(), other.URL) || !strings.Contains(err.Error(), "another origin") {
+		t.Errorf("cross-origin redirect: err = %v, want %v naming %s", err, ErrRedirectRefused, other.URL)
+	}
+	if n := otherHits.Load(); n != 0 {
+		t.Errorf("the other origin got %d requests", n)
+	}
+	resp, err := b.http.Post(ts.URL+"/moved", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatalf("same-origin redirect: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || sameHits.Load() != 1 {
+		t.Errorf("same-origin redirect: status %d, %d hits", resp.StatusCode, sameHits.Load())
+	}
+
+	// Through a whole session: the client's initialize fails, saying why.
+	cin, bin := io.Pipe()
+	bout, cout := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), Config{Endpoint: ts.URL + "/mcp", Tokens: &tokens{}, Stdin: cin, Stdout: cout})
+		cout.Close()
+	}()
+	c := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, nil)
+	cs, err := c.Connect(context.Background(), &mcp.IOTransport{Reader: bout, Writer: bin}, nil)
+	if err == nil {
+		cs.Close()
+		t.Fatal("connect through a cross-origin redirect succeeded")
+	}
+	if !strings.Contains(err.Error(), "redirect refused") {
+		t.Errorf("client error = %v, want it to say the redirect was refused", err)
+	}
+	bin.Close()
+	<-done
+	if n := otherHits.Load(); n != 0 {
+		t.Errorf("the other origin got %d requests", n)
+	}
+}
+
+func TestSameOriginRedirects(t *testing.T) {
+	check := sameOriginRedirects("https://mcp.example/mcp")
+	for _, tc := range []struct {
+		to string
+		ok bool
+	}{
+		{"https://mcp.example/elsewhere", true},
+		{"https://mcp.example:443/mcp", true},
+		{"http://mcp.example/mcp", false}, // downgrade
+		{"https://mcp.example:8443/mcp", false},
+		{"https://other.example/mcp", false},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, tc.to, nil)
+		via := []*http.Request{mustReq(t, "https://mcp.example/mcp")}
+		if err := check(req, via); (err == nil) != tc.ok {
+			t.Errorf("redirect to %s: %v, want ok=%v", tc.to, err, tc.ok)
+		}
+	}
+	req := mustReq(t, "https://mcp.example/mcp")
+	if err := check(req, make([]*http.Request, 10)); !errors.Is(err, ErrRedirectRefused) {
+		t.Errorf("11th redirect: %v", err)
+	}
+}
+
+func mustReq(t *testing.T, u string) *http.Request {
+	t.Helper()
+	r, err := http.NewRequest(http.MethodPost, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -81,8 +81,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 }
 
 func dispatch(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet("xaactl")
-	fs.StringVar(&e.socket, "socket", "", "the daemon's socket (see --help)")
+	fs := globalFlags(e)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return &helpError{text: mainHelp()}
@@ -103,6 +102,14 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	return usagef(fmt.Sprintf("unknown command %q", name))
+}
+
+// globalFlags returns the flags given before the command (docs.go documents
+// them from here).
+func globalFlags(e *env) *flag.FlagSet {
+	fs := newFlagSet("xaactl")
+	fs.StringVar(&e.socket, "socket", "", "`PATH` of the daemon's socket (default $XAAD_SOCKET, else $XDG_RUNTIME_DIR/xaad/xaad.sock, else /run/user/UID/xaad/xaad.sock)")
+	return fs
 }
 
 // help serves `xaactl help [command]` by running the command with --help.
