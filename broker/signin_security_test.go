@@ -356,8 +356,8 @@ func TestVerifyUnverifiedWhenIdPPublishesNothing(t *testing.T) {
 
 // Finding 7, end to end: an exchange that presented the previous sign-in's
 // ID token comes back insufficient_user_authentication after the person
-// signed in again. Needs mint (token.go) to pass its subject on:
-// b.exchangeRefusedFor(subject, err) instead of b.exchangeRefused(err).
+// signed in again: mint passes the refused subject to exchangeRefusedFor,
+// which leaves the new sign-in alone.
 func TestLateStepUpExchangeKeepsNewLogin(t *testing.T) {
 	sb := newSigninBed(t, testbed.Options{}, nil)
 	g := newGate(grant.GrantTokenExchange)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
@@ -142,13 +143,34 @@ type recordingSource struct {
 
 	mu     sync.Mutex
 	scopes []string
+	// cache holds the last token per requested scope set. A session sends
+	// many requests; asking the daemon for each would add a round trip to
+	// another process to every message. A 401 forces a fresh one.
+	cache map[string]*client.Token
 }
 
+// cacheMargin: a cached token this close to expiry is fetched again, well
+// before the daemon's own refresh floor would let it lapse.
+const cacheMargin = time.Minute
+
 func (r *recordingSource) GetToken(ctx context.Context, req client.TokenRequest) (*client.Token, error) {
+	key := strings.Join(req.Scopes, " ")
+	if !req.ForceRefresh {
+		r.mu.Lock()
+		tok := r.cache[key]
+		r.mu.Unlock()
+		if tok != nil && time.Until(tok.Expiry) > cacheMargin+req.MinValidFor {
+			return tok, nil
+		}
+	}
 	tok, err := r.inner.GetToken(ctx, req)
 	if err == nil {
 		r.mu.Lock()
 		r.scopes = slices.Clone(tok.Scopes)
+		if r.cache == nil {
+			r.cache = map[string]*client.Token{}
+		}
+		r.cache[key] = tok
 		r.mu.Unlock()
 	}
 	return tok, err
