@@ -49,7 +49,7 @@ type Transport struct {
 // wrapped, so [IsLoginRequired] and friends work on the *url.Error that
 // http.Client returns.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !sameOrigin(req.URL, t.Resource) {
+	if !SameOrigin(req.URL, t.Resource) {
 		// The token is for Resource alone: http.Client calls the transport
 		// again for a redirect's target, and must not hand it the token.
 		return t.base().RoundTrip(req)
@@ -109,10 +109,11 @@ func (t *Transport) token(ctx context.Context, force bool) (*Token, error) {
 	return tok, nil
 }
 
-// sameOrigin reports whether u has the scheme, host and port of the URL
+// SameOrigin reports whether u has the scheme, host and port of the URL
 // resource (RFC 6454 origin, default ports made explicit). A resource that
-// does not parse matches nothing.
-func sameOrigin(u *url.URL, resource string) bool {
+// does not parse matches nothing. Transport sends tokens only to requests
+// for which it holds; the stdio bridge follows only such redirects.
+func SameOrigin(u *url.URL, resource string) bool {
 	r, err := url.Parse(resource)
 	if err != nil || u == nil || r.Host == "" {
 		return false

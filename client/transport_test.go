@@ -305,12 +305,12 @@ func TestSameOrigin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := sameOrigin(u, res); got != tc.want {
-			t.Errorf("sameOrigin(%s, %s) = %v, want %v", tc.url, res, got, tc.want)
+		if got := SameOrigin(u, res); got != tc.want {
+			t.Errorf("SameOrigin(%s, %s) = %v, want %v", tc.url, res, got, tc.want)
 		}
 	}
 	u, _ := url.Parse("https://mcp.example/mcp")
-	if sameOrigin(u, "::not a url") || sameOrigin(u, "/relative") {
+	if SameOrigin(u, "::not a url") || SameOrigin(u, "/relative") {
 		t.Error("a resource without a host matched")
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
-	"strings"
 	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -110,7 +109,7 @@ func sameOriginRedirects(endpoint string) func(*http.Request, []*http.Request) e
 		if len(via) > 0 {
 			from = via[len(via)-1].URL.String()
 		}
-		if !sameOrigin(req.URL, endpoint) {
+		if !client.SameOrigin(req.URL, endpoint) {
 			return fmt.Errorf("%w: the MCP server redirected %s to %s, another origin than the endpoint %s; xaactl proxy follows redirects only within the endpoint's scheme, host and port (point it at the new URL if the server moved)",
 				ErrRedirectRefused, redact(from), redact(req.URL.String()), redact(endpoint))
 		}
@@ -118,30 +117,6 @@ func sameOriginRedirects(endpoint string) func(*http.Request, []*http.Request) e
 	}
 }
 
-// sameOrigin reports whether u has the scheme, host and port of the URL
-// endpoint, default ports made explicit.
-func sameOrigin(u *url.URL, endpoint string) bool {
-	e, err := url.Parse(endpoint)
-	if err != nil || e.Host == "" {
-		return false
-	}
-	return strings.EqualFold(u.Scheme, e.Scheme) &&
-		strings.EqualFold(u.Hostname(), e.Hostname()) &&
-		effectivePort(u) == effectivePort(e)
-}
-
-func effectivePort(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "http":
-		return "80"
-	case "https":
-		return "443"
-	}
-	return ""
-}
 
 // redact drops the query and any user info of a URL for messages: either
 // may hold a secret.
