@@ -34,6 +34,9 @@ type Broker struct {
 	// A refresh or spare begun under an older generation is discarded, so
 	// nothing minted for one sign-in outlives it.
 	gen atomic.Uint64
+	// renewing is set while the ID token is being refreshed (Status shows
+	// REFRESHING).
+	renewing atomic.Bool
 	// root is the parent of every upstream flight; Close cancels it after
 	// waiting for flightsWG, so a stopping daemon does not close the store
 	// under a refresh that is about to write.

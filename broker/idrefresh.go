@@ -43,7 +43,10 @@ func (b *Broker) RunIdentityRefresh(ctx context.Context) error {
 		case planRefresh:
 			at = plan.at
 			if failures > 0 {
-				at = b.now().Add(min(idRetryBase<<min(failures-1, 10), idRetryCap))
+				// Equal jitter: half the delay fixed, half random, so a
+				// fleet that failed together does not retry together.
+				d := min(idRetryBase<<min(failures-1, 10), idRetryCap)
+				at = b.now().Add(d/2 + time.Duration(b.rand()*float64(d/2)))
 			}
 		case planExpire:
 			at = plan.at
@@ -180,9 +183,13 @@ func (b *Broker) waitUntil(ctx context.Context, at time.Time) bool {
 // identity holds another by now, someone else renewed it already.
 func (b *Broker) renewIdentity(ctx context.Context, seen string) error {
 	ch := b.flights.DoChan(idRefreshKey, func() (any, error) {
-		fctx, cancel := b.timeoutCtx(context.WithoutCancel(ctx))
-		defer cancel()
-		return nil, b.doRenew(fctx, seen)
+		// On the broker's root, so Close waits for a renewal in flight: a
+		// rotated refresh token must reach the store before it closes.
+		return b.flight(func(fctx context.Context) (any, error) {
+			b.renewing.Store(true)
+			defer b.renewing.Store(false)
+			return nil, b.doRenew(fctx, seen)
+		})
 	})
 	select {
 	case r := <-ch:

@@ -85,6 +85,11 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 		}
 	}
 	b.servers = servers
+	for _, s := range servers {
+		// Watchers learn of the new configuration (and their permission
+		// to see it is checked again).
+		b.publishLocked(s, EventChanged, nil)
+	}
 	b.mu.Unlock()
 
 	if dropIdentity {

@@ -107,6 +107,8 @@ func (b *Broker) identityInfoLocked() IdentityInfo {
 	switch {
 	case r.NeedsLogin != "":
 		info.State, info.Reason = NeedsLogin, r.NeedsLogin
+	case b.renewing.Load():
+		info.State = Refreshing
 	case b.now().Before(r.ExpiresAt):
 	case r.RefreshToken != "" && r.RefreshSubject:
 		info.Reason = "the ID token has expired; the IdP takes the refresh token instead"

@@ -241,9 +241,9 @@ func TestLateRefreshRefusalKeepsNewLogin(t *testing.T) {
 			if n := sb.notes.count(); n != 0 {
 				t.Errorf("%d NEEDS_LOGIN notices", n)
 			}
-			// Force: the late refusal was also recorded as the server's
-			// permanent error (token.go; see the report).
-			if _, err := sb.token(t, broker.TokenRequest{Force: true}); err != nil {
+			// Not forced: the old sign-in's refusal was not recorded as
+			// the server's error either.
+			if _, err := sb.token(t, broker.TokenRequest{}); err != nil {
 				t.Fatalf("the new sign-in serves no token: %v", err)
 			}
 		})
@@ -385,5 +385,34 @@ func TestLateStepUpExchangeKeepsNewLogin(t *testing.T) {
 	}
 	if n := sb.notes.count(); n != 0 {
 		t.Errorf("%d NEEDS_LOGIN notices", n)
+	}
+}
+
+// Status says REFRESHING while the ID token is being renewed, and SIGNED_IN
+// again after.
+func TestIdentityRefreshingState(t *testing.T) {
+	sb := newSigninBed(t, testbed.Options{}, nil)
+	g := newGate("refresh_token")
+	sb.rec.base = g
+	if _, _, err := sb.loginBrowser(t, sb.b, nil); err != nil {
+		t.Fatal(err)
+	}
+	g.arm()
+	sb.clock.Advance(61 * time.Minute)
+	done := make(chan error, 1)
+	go func() {
+		_, err := sb.b.Token(context.Background(), broker.TokenRequest{ServerURL: sb.tb.MCP.URL()})
+		done <- err
+	}()
+	<-g.started
+	if st := sb.b.Identity().State; st != broker.Refreshing {
+		t.Errorf("state during the renewal: %v", st)
+	}
+	close(g.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st := sb.b.Identity().State; st != broker.SignedIn {
+		t.Errorf("state after the renewal: %v", st)
 	}
 }

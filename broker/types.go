@@ -71,10 +71,12 @@ const (
 	SignedOut IdentityState = iota
 	SignedIn
 	NeedsLogin
+	// Refreshing: the ID token is being renewed right now.
+	Refreshing
 )
 
 func (s IdentityState) String() string {
-	return [...]string{"signed out", "signed in", "needs login"}[s]
+	return [...]string{"signed out", "signed in", "needs login", "refreshing"}[s]
 }
 
 // IdentityInfo describes the enterprise identity without its tokens.

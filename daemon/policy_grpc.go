@@ -82,7 +82,11 @@ func (g *guard) policyStream(srv any, ss grpc.ServerStream, info *grpc.StreamSer
 	if !methodRules[info.FullMethod].token {
 		return h(srv, ss)
 	}
-	return h(srv, &recvStream{ServerStream: ss, check: func(m any) error { return g.check(ss.Context(), info.FullMethod, m) }})
+	rs := &recvStream{ServerStream: ss, check: func(m any) error { return g.check(ss.Context(), info.FullMethod, m) }}
+	if info.FullMethod == xaadv1.XaadService_WatchTokens_FullMethodName {
+		return h(srv, &watchStream{recvStream: rs, g: g, method: info.FullMethod})
+	}
+	return h(srv, rs)
 }
 
 func (g *guard) check(ctx context.Context, method string, req any) error {
@@ -195,4 +199,23 @@ func (s *recvStream) RecvMsg(m any) error {
 		return s.check(m)
 	}
 	return nil
+}
+
+// watchStream checks every message of a WatchTokens stream against the
+// policy in force now, not only the request at its start: a reload that
+// takes a server away from this caller ends the stream with
+// PEER_NOT_ALLOWED instead of letting it watch on.
+type watchStream struct {
+	*recvStream
+	g      *guard
+	method string
+}
+
+func (w *watchStream) SendMsg(m any) error {
+	if r, ok := m.(*xaadv1.WatchTokensResponse); ok && r.GetServer().GetUrl() != "" {
+		if err := w.g.check(w.Context(), w.method, &xaadv1.GetTokenRequest{Resource: r.GetServer().GetUrl()}); err != nil {
+			return err
+		}
+	}
+	return w.recvStream.SendMsg(m)
 }

@@ -85,13 +85,16 @@ func (r *reloader) apply(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	// The policy goes in first, so the change events Reconfigure sends to
+	// watchers are already judged by it; a refused reload puts the old one
+	// back, keeping the old policy with the old servers. allowed_clients was
+	// validated with the file (LoadConfig).
+	prev := r.g.policy.Load()
+	r.g.setPolicy(newPolicy(fc.Servers))
 	if err := r.b.Reconfigure(bc); err != nil {
+		r.g.setPolicy(prev)
 		return err
 	}
-	// Only once the broker took the file: a refused reload keeps the old
-	// policy with the old servers. allowed_clients was validated with the
-	// file (LoadConfig).
-	r.g.setPolicy(newPolicy(fc.Servers))
 	// The socket, the state folder and the logger are built once at start.
 	old, cur := r.current.Daemon, fc.Daemon
 	for _, d := range []struct{ key, was, now string }{

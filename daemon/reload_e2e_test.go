@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/xaad-dev/xaad/client"
+	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 )
 
 // syncBuffer is a log sink the test can read while the daemon writes.
@@ -84,12 +85,37 @@ func TestReloadAppliesAllowedClients(t *testing.T) {
 	if code := getToken(c); code != codes.OK {
 		t.Fatalf("listed client before reload: %v", code)
 	}
+	// A watcher opened while allowed.
+	w, err := c.Raw().WatchTokens(t.Context(), &xaadv1.WatchTokensRequest{Resources: []string{mcp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := w.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.GetKind() == xaadv1.WatchEventKind_WATCH_EVENT_KIND_SNAPSHOT_END {
+			break
+		}
+	}
 
 	// The test binary is taken off the list: refused from the next request.
 	write(fmt.Sprintf("[[server]]\nurl = %q\nallowed_clients = [\"/nonexistent/xaad-other-client\"]\n", mcp))
 	reload("configuration reloaded")
 	if code := getToken(c); code != codes.PermissionDenied {
 		t.Fatalf("after a reload that drops this client from allowed_clients: %v, want PermissionDenied", code)
+	}
+	// The open watcher is cut off at its next message, not left watching.
+	for {
+		_, err := w.Recv()
+		if err == nil {
+			continue
+		}
+		if status.Code(err) != codes.PermissionDenied {
+			t.Fatalf("watcher after the reload: %v, want PermissionDenied", err)
+		}
+		break
 	}
 
 	// A file that fails validation changes nothing, the policy included.

@@ -126,6 +126,7 @@ func identityProto(i broker.IdentityInfo) *xaadv1.Identity {
 		broker.SignedOut:  xaadv1.IdentityState_IDENTITY_STATE_SIGNED_OUT,
 		broker.SignedIn:   xaadv1.IdentityState_IDENTITY_STATE_SIGNED_IN,
 		broker.NeedsLogin: xaadv1.IdentityState_IDENTITY_STATE_NEEDS_LOGIN,
+		broker.Refreshing: xaadv1.IdentityState_IDENTITY_STATE_REFRESHING,
 	}[i.State]
 	p := &xaadv1.Identity{Issuer: i.Issuer, Subject: i.Subject, State: st, HasRefreshToken: i.HasRefreshToken, LoginHintReason: i.Reason,
 		MaxAge: i.MaxAge, AcrValues: i.ACRValues}

@@ -117,7 +117,6 @@ func sameOriginRedirects(endpoint string) func(*http.Request, []*http.Request) e
 	}
 }
 
-
 // redact drops the query and any user info of a URL for messages: either
 // may hold a secret.
 func redact(s string) string {
