@@ -111,14 +111,16 @@ func TestIdentityRefreshAlreadyDueBacksOff(t *testing.T) {
 	}
 	sb.queueRefreshAnswer(t, due)
 	runLoop(t, sb.b)
-	if d := sb.clock.nextWait(t); d != 5*time.Second {
-		t.Fatalf("next refresh planned in %s, want the 5s back-off", d)
+	d := sb.clock.nextWait(t)
+	if d < 2500*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("next refresh planned in %s, want the 5s back-off with equal jitter (2.5-5s)", d)
 	}
 	if n := sb.refreshGrants(); n != 1 {
 		t.Fatalf("%d refresh grants, want 1", n)
 	}
-	sb.clock.Advance(5 * time.Second)
-	if d := sb.clock.nextWait(t); d != 40*time.Minute {
+	sb.clock.Advance(d)
+	// JWT times are whole seconds, so the plan may fall up to 1 s early.
+	if d := sb.clock.nextWait(t); d <= 40*time.Minute-time.Second || d > 40*time.Minute {
 		t.Fatalf("after a good refresh: next in %s, want 40m", d)
 	}
 	if n := sb.refreshGrants(); n != 2 {
@@ -135,8 +137,9 @@ func TestIdentityRefreshSameIDTokenBacksOff(t *testing.T) {
 	exp := sb.b.Identity().ExpiresAt
 	rotated := sb.queueRefreshAnswer(t, idt)
 	runLoop(t, sb.b)
-	if d := sb.clock.nextWait(t); d != 5*time.Second {
-		t.Fatalf("next refresh planned in %s, want the 5s back-off", d)
+	d := sb.clock.nextWait(t)
+	if d < 2500*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("next refresh planned in %s, want the 5s back-off with equal jitter (2.5-5s)", d)
 	}
 	if n := sb.refreshGrants(); n != 1 {
 		t.Fatalf("%d refresh grants, want 1", n)
@@ -147,8 +150,9 @@ func TestIdentityRefreshSameIDTokenBacksOff(t *testing.T) {
 	if id := sb.b.Identity(); !id.ExpiresAt.Equal(exp) || id.State != broker.SignedIn {
 		t.Errorf("identity %+v changed", id)
 	}
-	sb.clock.Advance(5 * time.Second)
-	if d := sb.clock.nextWait(t); d != 40*time.Minute {
+	sb.clock.Advance(d)
+	// JWT times are whole seconds, so the plan may fall up to 1 s early.
+	if d := sb.clock.nextWait(t); d <= 40*time.Minute-time.Second || d > 40*time.Minute {
 		t.Fatalf("after a good refresh: next in %s, want 40m", d)
 	}
 }
