@@ -118,7 +118,12 @@ func (b *Broker) mintSpare(key, aud, res string, scopes []string) {
 	sp.minting = true
 	b.spares.mu.Unlock()
 	gen := b.gen.Load()
-	b.flightsWG.Add(1)
+	if !b.startFlight() {
+		b.spares.mu.Lock()
+		sp.minting = false
+		b.spares.mu.Unlock()
+		return
+	}
 	go func() {
 		defer b.flightsWG.Done()
 		ctx, cancel := context.WithTimeout(b.root, 2*b.cfg.timeout())

@@ -43,6 +43,8 @@ type Broker struct {
 	root       context.Context
 	rootCancel context.CancelFunc
 	flightsWG  sync.WaitGroup
+	closeMu    sync.RWMutex
+	closed     bool
 	// wake nudges the scheduler loop; lastTick is when it last ran.
 	wake      chan struct{}
 	lastTick  atomic.Int64
@@ -175,6 +177,10 @@ func (b *Broker) timeoutCtx(ctx context.Context) (context.Context, context.Cance
 // their results are stored), then cancels the rest and waits for them to
 // return. Call it before closing the store.
 func (b *Broker) Close(ctx context.Context) {
+	// No flight may start once Wait may have begun (WaitGroup rule).
+	b.closeMu.Lock()
+	b.closed = true
+	b.closeMu.Unlock()
 	done := make(chan struct{})
 	go func() { b.flightsWG.Wait(); close(done) }()
 	select {
@@ -187,10 +193,26 @@ func (b *Broker) Close(ctx context.Context) {
 	<-done
 }
 
+// errClosed is returned by flights started after Close.
+var errClosed = newError(ReasonUpstreamUnavailable, false, nil, "xaad is stopping")
+
+// startFlight counts a flight for Close, or reports that Close has begun.
+func (b *Broker) startFlight() bool {
+	b.closeMu.RLock()
+	defer b.closeMu.RUnlock()
+	if b.closed {
+		return false
+	}
+	b.flightsWG.Add(1)
+	return true
+}
+
 // flight runs f on a context derived from the broker's root, bounded by
 // the flight timeout and counted for Close.
 func (b *Broker) flight(f func(ctx context.Context) (any, error)) (any, error) {
-	b.flightsWG.Add(1)
+	if !b.startFlight() {
+		return nil, errClosed
+	}
 	defer b.flightsWG.Done()
 	ctx, cancel := b.timeoutCtx(b.root)
 	defer cancel()

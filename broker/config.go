@@ -64,7 +64,8 @@ type Config struct {
 	// Now is a wall clock alone (timers stay real); see Clock.
 	Now func() time.Time
 	// Rand returns jitter draws in [0, 1); nil means math/rand/v2. Tests
-	// seed it to make schedules reproducible.
+	// seed it to make schedules reproducible. It is called from several
+	// goroutines and must be safe for concurrent use.
 	Rand func() float64
 	// IdleAfter stops background refresh of servers nobody asked for in
 	// this long, unless they are keep-warm; zero means DefaultIdleAfter.

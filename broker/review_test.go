@@ -140,3 +140,49 @@ func TestAssertionAudienceWithAllowList(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A person who signs in while the previous person's flight is still running
+// gets their own token: neither the stale result nor its failure reaches
+// them.
+func TestNewSignInDuringOldFlight(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		ep    testbed.Endpoint
+		fault testbed.Fault
+	}{
+		{"old flight succeeds late", testbed.EndpointASToken, testbed.Fault{Latency: 2 * time.Second}},
+		{"old flight fails permanently late", testbed.EndpointIdPToken, testbed.Fault{Latency: 2 * time.Second, Error: "access_denied"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			bd := newBed(t, bedOpts{})
+			ctx := context.Background()
+			bd.tb.QueueFault(tt.ep, 1, tt.fault)
+			old := make(chan error, 1)
+			go func() {
+				_, err := bd.b.Token(ctx, broker.TokenRequest{ServerURL: bd.tb.MCP.URL()})
+				old <- err
+			}()
+			for bd.tb.Requests(tt.ep) == 0 {
+				runtime.Gosched()
+			}
+			if _, err := bd.b.Logout(ctx); err != nil {
+				t.Fatal(err)
+			}
+			bob, err := bd.tb.IdP.MintIDToken(testbed.IDTokenOptions{Subject: "bob"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := bd.b.ImportIdentity(ctx, bob, ""); err != nil {
+				t.Fatal(err)
+			}
+			tok, err := bd.b.Token(ctx, broker.TokenRequest{ServerURL: bd.tb.MCP.URL()})
+			if err != nil {
+				t.Fatalf("bob's request: %v", err)
+			}
+			if sub := claim(t, tok.AccessToken, "sub"); sub != "bob" {
+				t.Fatalf("bob got a token for %v", sub)
+			}
+			<-old
+		})
+	}
+}

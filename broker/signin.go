@@ -63,13 +63,7 @@ func (b *Broker) adopt(c *identity.Claims, idToken, refreshToken, how string) {
 		}
 	})
 	if !samePerson {
-		b.mu.Lock()
-		b.gen.Add(1)
-		for _, s := range b.servers {
-			s.tokens = map[string]*Token{}
-			s.lastErr = nil
-		}
-		b.mu.Unlock()
+		// commitIdentity already dropped them from memory with the swap.
 		b.unpersistPrefix(bucketTokens, "")
 	} else {
 		// Errors that needed a sign-in are answered now.

@@ -103,6 +103,15 @@ func (b *Broker) commitIdentity(next func(cur *identityRecord) *identityRecord) 
 		b.signin.dirty = false
 	}
 	b.mu.Lock()
+	if cur == nil || cur.Issuer != rec.Issuer || cur.Subject != rec.Subject {
+		// Another person: in the same critical section as the swap, so no
+		// token, spare or flight of the previous one is served after it.
+		b.gen.Add(1)
+		for _, s := range b.servers {
+			s.tokens = map[string]*Token{}
+			s.lastErr = nil
+		}
+	}
 	b.ident = rec
 	b.mu.Unlock()
 	b.signin.nudge()

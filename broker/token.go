@@ -38,19 +38,26 @@ func (b *Broker) Token(ctx context.Context, req TokenRequest) (*Token, error) {
 			return nil, err
 		}
 	}
-	ch := b.flights.DoChan(tokenKey(srv.url, key), func() (any, error) {
-		// A flight that finished between our cache check and DoChan has
-		// already done the work: reuse it rather than mint again.
-		if t := b.cachedSince(srv, key, req.MinValid, start, req.Force); t != nil {
-			return t, nil
-		}
-		return b.flight(func(fctx context.Context) (any, error) { return b.refresh(fctx, srv, scopes) })
-	})
 	var res singleflight.Result
-	select {
-	case res = <-ch:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	for attempt := 0; ; attempt++ {
+		ch := b.flights.DoChan(tokenKey(srv.url, key), func() (any, error) {
+			// A flight that finished between our cache check and DoChan has
+			// already done the work: reuse it rather than mint again.
+			if t := b.cachedSince(srv, key, req.MinValid, start, req.Force); t != nil {
+				return t, nil
+			}
+			return b.flight(func(fctx context.Context) (any, error) { return b.refresh(fctx, srv, scopes) })
+		})
+		select {
+		case res = <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		// A request that joined a flight of the previous sign-in asks
+		// again, once, under the present one.
+		if res.Err != errStaleFlight || attempt > 0 {
+			break
+		}
 	}
 	if res.Err != nil {
 		return nil, res.Err
@@ -106,13 +113,13 @@ func (b *Broker) cachedSince(srv *server, key string, minValid time.Duration, st
 // grant after invalid_grant, one re-discovery after invalid_target.
 func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*Token, error) {
 	gen := b.gen.Load()
-	idToken := b.currentIDToken()
+	idToken, subject := b.currentIDToken(), b.currentSubjectTag()
 	t, err := b.mint(ctx, srv, scopes)
 	key := tokenKey(srv.url, scopeKey(scopes))
 	if err == nil {
 		// A token is handed out only once it is stored: a crash right
 		// after must not lose a token a client already holds.
-		if perr := b.persist(bucketTokens, key, b.tokenRecord(t, scopes)); perr != nil {
+		if perr := b.persist(bucketTokens, key, tokenRecordOf(t, scopes, subject)); perr != nil {
 			err = newError(ReasonInternal, false, perr, "cannot store the new token")
 		}
 	}
@@ -125,12 +132,17 @@ func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*To
 		b.mu.Unlock()
 		b.unpersist(bucketTokens, key)
 		b.mu.Lock()
-		return nil, newError(ReasonLoginRequired, false, nil, "the sign-in or the server changed while the token was fetched; ask again")
+		return nil, errStaleFlight
 	}
 	if err != nil {
 		var be *Error
 		if !errors.As(err, &be) {
 			be = newError(ReasonInternal, false, err, "token refresh failed")
+		}
+		if b.gen.Load() != gen || srv.removed {
+			// A failure of the previous sign-in (or of a removed server)
+			// says nothing about the present one: not recorded.
+			return nil, errStaleFlight
 		}
 		if be.Reason == ReasonLoginRequired && b.identityIDTokenLocked() != idToken {
 			// A sign-in finished while this flight ran: its refusal was
@@ -271,15 +283,24 @@ func (b *Broker) asClient(issuer string) (grant.ClientAuth, error) {
 		"no client credentials for authorization server %q; add an [[authorization_server]] section with this issuer, or a [default_client]", issuer)
 }
 
-// tokenRecord is the stored form of t, tagged with the person it was minted
-// for so a record left by a crash is never loaded for someone else.
-func (b *Broker) tokenRecord(t *Token, scopes []string) tokenRecord {
+// errStaleFlight ends a flight whose sign-in or server changed while it ran;
+// Token asks again once, under the present sign-in.
+var errStaleFlight = newError(ReasonUpstreamUnavailable, false, nil, "the sign-in or the server changed while the token was fetched; ask again")
+
+// currentSubjectTag is "issuer sub" of the current sign-in, or "".
+func (b *Broker) currentSubjectTag() string {
 	b.mu.RLock()
-	var subject string
-	if b.ident != nil {
-		subject = b.ident.Issuer + " " + b.ident.Subject
+	defer b.mu.RUnlock()
+	if b.ident == nil {
+		return ""
 	}
-	b.mu.RUnlock()
+	return b.ident.Issuer + " " + b.ident.Subject
+}
+
+// tokenRecordOf is the stored form of t, tagged with the person (taken when
+// the flight began) it was minted for, so a record left by a crash is never
+// loaded for someone else.
+func tokenRecordOf(t *Token, scopes []string, subject string) tokenRecord {
 	return tokenRecord{
 		V: recordVersion, ServerURL: t.ServerURL, RequestedScopes: scopes, AccessToken: t.AccessToken, Type: t.Type,
 		ExpiresAt: t.ExpiresAt, RefreshedAt: t.RefreshedAt, Scopes: t.Scopes, Resource: t.Resource, AuthServer: t.AuthServer,

@@ -89,12 +89,16 @@ func (r *reloader) apply(ctx context.Context) error {
 	// watchers are already judged by it; a refused reload puts the old one
 	// back, keeping the old policy with the old servers. allowed_clients was
 	// validated with the file (LoadConfig).
+	// During the swap the rules of servers the new file removes stay in
+	// force (those servers are still served until Reconfigure returns); the
+	// pure new policy follows once it did.
 	prev := r.g.policy.Load()
-	r.g.setPolicy(newPolicy(fc.Servers))
+	r.g.setPolicy(newPolicy(withRemoved(fc.Servers, r.current.Servers)))
 	if err := r.b.Reconfigure(bc); err != nil {
 		r.g.setPolicy(prev)
 		return err
 	}
+	r.g.setPolicy(newPolicy(fc.Servers))
 	// The socket, the state folder and the logger are built once at start.
 	old, cur := r.current.Daemon, fc.Daemon
 	for _, d := range []struct{ key, was, now string }{
@@ -113,4 +117,19 @@ func (r *reloader) apply(ctx context.Context) error {
 	}
 	r.current = fc
 	return nil
+}
+
+// withRemoved is next plus the servers of prev that next no longer lists.
+func withRemoved(next, prev []ServerSection) []ServerSection {
+	out := append([]ServerSection(nil), next...)
+	listed := map[string]bool{}
+	for _, s := range next {
+		listed[s.URL] = true
+	}
+	for _, s := range prev {
+		if !listed[s.URL] {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -136,31 +136,41 @@ func drain(resp *http.Response) {
 	resp.Body.Close()
 }
 
-// recordingSource remembers the scopes of the last token it handed out
-// (never the token), so a step-up can ask for "what we had, plus".
+// recordingSource remembers the scopes of the last token it handed out, so
+// a step-up can ask for "what we had, plus", and reuses a token for a few
+// seconds (see cacheFor).
 type recordingSource struct {
 	inner client.TokenProvider
 
 	mu     sync.Mutex
 	scopes []string
-	// cache holds the last token per requested scope set. A session sends
-	// many requests; asking the daemon for each would add a round trip to
-	// another process to every message. A 401 forces a fresh one.
-	cache map[string]*client.Token
+	// cache holds the last token per requested scope set with when it was
+	// fetched. A busy session sends many messages a second; asking the
+	// daemon for each adds a round trip to another process to every one.
+	cache map[string]cachedToken
 }
 
-// cacheMargin: a cached token this close to expiry is fetched again, well
-// before the daemon's own refresh floor would let it lapse.
-const cacheMargin = time.Minute
+type cachedToken struct {
+	tok     *client.Token
+	fetched time.Time
+}
+
+// cacheFor bounds the reuse: the daemon stays the authority, so a logout, a
+// sign-in as someone else or a policy change reaches the proxy within
+// seconds. cacheMargin: a token this close to expiry is never reused.
+const (
+	cacheFor    = 5 * time.Second
+	cacheMargin = time.Minute
+)
 
 func (r *recordingSource) GetToken(ctx context.Context, req client.TokenRequest) (*client.Token, error) {
 	key := strings.Join(req.Scopes, " ")
 	if !req.ForceRefresh {
 		r.mu.Lock()
-		tok := r.cache[key]
+		c, ok := r.cache[key]
 		r.mu.Unlock()
-		if tok != nil && time.Until(tok.Expiry) > cacheMargin+req.MinValidFor {
-			return tok, nil
+		if ok && time.Since(c.fetched) < cacheFor && time.Until(c.tok.Expiry) > cacheMargin+req.MinValidFor {
+			return c.tok, nil
 		}
 	}
 	tok, err := r.inner.GetToken(ctx, req)
@@ -168,9 +178,9 @@ func (r *recordingSource) GetToken(ctx context.Context, req client.TokenRequest)
 		r.mu.Lock()
 		r.scopes = slices.Clone(tok.Scopes)
 		if r.cache == nil {
-			r.cache = map[string]*client.Token{}
+			r.cache = map[string]cachedToken{}
 		}
-		r.cache[key] = tok
+		r.cache[key] = cachedToken{tok: tok, fetched: time.Now()}
 		r.mu.Unlock()
 	}
 	return tok, err
