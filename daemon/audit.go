@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -47,8 +48,19 @@ type AuditCaller struct {
 // auditLog appends JSON lines to a 0600 file and rotates it by size. It is
 // safe for concurrent use. A write failure is logged and does not fail the
 // request: the audit log records, the policy decides.
+// auditLog appends events from a writer goroutine: a request only encodes
+// its line and queues it, so the audit costs the cached GetToken path no
+// system call; the writer batches whatever is queued into one write. A
+// crash loses at most the lines queued in the last moment, never half a
+// line.
 type auditLog struct {
-	mu      sync.Mutex
+	// mu guards closed and the sends on lines: Close waits for senders.
+	mu     sync.RWMutex
+	closed bool
+	lines  chan []byte
+	done   chan struct{}
+
+	// Owned by the writer goroutine (and Close after it ended).
 	path    string
 	f       *os.File
 	size    int64
@@ -56,11 +68,17 @@ type auditLog struct {
 	log     *slog.Logger
 }
 
+// auditQueue bounds the lines waiting for the writer; a full queue makes
+// requests wait rather than drop an audit event.
+const auditQueue = 1024
+
 func openAudit(stateDir string, log *slog.Logger) (*auditLog, error) {
-	a := &auditLog{path: filepath.Join(stateDir, AuditFile), maxSize: auditMaxSize, log: log}
+	a := &auditLog{path: filepath.Join(stateDir, AuditFile), maxSize: auditMaxSize, log: log,
+		lines: make(chan []byte, auditQueue), done: make(chan struct{})}
 	if err := a.open(); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
+	go a.run()
 	return a, nil
 }
 
@@ -84,27 +102,66 @@ func (a *auditLog) write(ev AuditEvent) {
 		return // plain strings and numbers: cannot happen
 	}
 	line = append(line, '\n')
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.f == nil {
-		return
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if !a.closed {
+		a.lines <- line
 	}
-	if a.size > 0 && a.size+int64(len(line)) > a.maxSize {
-		if err := a.rotate(); err != nil {
-			a.log.Error("cannot rotate the audit log", slog.String("path", a.path), slog.Any("error", err))
+}
+
+// run writes queued lines until Close, each batch in one write (O_APPEND:
+// a reader never sees half a line from this process).
+func (a *auditLog) run() {
+	defer close(a.done)
+	var batch []byte
+	for line := range a.lines {
+		batch = append(batch[:0], line...)
+	more:
+		for len(batch) < 64<<10 {
+			select {
+			case l, ok := <-a.lines:
+				if !ok {
+					break more
+				}
+				batch = append(batch, l...)
+			default:
+				break more
+			}
 		}
+		a.append(batch)
 	}
-	// One write per line, O_APPEND: a reader never sees half a line from
-	// this process, and a crash loses at most the line being written.
-	n, err := a.f.Write(line)
-	a.size += int64(n)
-	if err != nil {
-		a.log.Error("cannot write the audit log", slog.String("path", a.path), slog.Any("error", err))
+}
+
+// append writes batch (whole lines), rotating first whenever the next line
+// would take the file past maxSize; the lines that fit go in one write.
+func (a *auditLog) append(batch []byte) {
+	for len(batch) > 0 && a.f != nil {
+		n := 0 // bytes of batch that fit in the current file
+		for n < len(batch) {
+			end := n + bytes.IndexByte(batch[n:], '\n') + 1
+			if a.size+int64(end) > a.maxSize && (a.size > 0 || n > 0) {
+				break
+			}
+			n = end
+		}
+		if n == 0 {
+			if err := a.rotate(); err != nil {
+				a.log.Error("cannot rotate the audit log", slog.String("path", a.path), slog.Any("error", err))
+			}
+			continue
+		}
+		w, err := a.f.Write(batch[:n])
+		a.size += int64(w)
+		if err != nil {
+			a.log.Error("cannot write the audit log", slog.String("path", a.path), slog.Any("error", err))
+			return
+		}
+		batch = batch[n:]
 	}
 }
 
 // rotate shifts AuditFile.N to .N+1 (dropping the oldest) and starts a new
-// file. Called with a.mu held.
+// file. Called by the writer goroutine.
 func (a *auditLog) rotate() error {
 	a.f.Close()
 	a.f = nil
@@ -118,9 +175,17 @@ func (a *auditLog) rotate() error {
 	return a.open()
 }
 
+// Close writes what is queued and closes the file.
 func (a *auditLog) Close() error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	close(a.lines)
+	a.mu.Unlock()
+	<-a.done
 	if a.f == nil {
 		return nil
 	}

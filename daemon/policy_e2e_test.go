@@ -33,7 +33,7 @@ func TestCallerPolicy(t *testing.T) {
 	}
 	e := newEnv(t, "")
 	e.cfg.Servers = append(e.cfg.Servers, daemon.ServerSection{URL: e.tb.MCP.URL(), AllowedClients: []string{allowed}})
-	e.start(t)
+	stop := e.start(t)
 	c := e.dial(t)
 	e.login(t, c)
 
@@ -59,6 +59,8 @@ func TestCallerPolicy(t *testing.T) {
 		t.Errorf("test process: %v", err)
 	}
 
+	// The audit writer flushes its queue when the daemon stops.
+	stop()
 	raw, err := os.ReadFile(filepath.Join(e.state, daemon.AuditFile))
 	if err != nil {
 		t.Fatal(err)
