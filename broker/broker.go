@@ -48,6 +48,7 @@ type Broker struct {
 	// wake nudges the scheduler loop; lastTick is when it last ran.
 	wake      chan struct{}
 	lastTick  atomic.Int64
+	turns     atomic.Uint64
 	idleAfter time.Duration
 	// signin is the enterprise sign-in: logins, ID token refresh, NEEDS_LOGIN.
 	signin signinState

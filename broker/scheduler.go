@@ -201,6 +201,7 @@ func (b *Broker) Run(ctx context.Context) error {
 	for {
 		now := b.clock.Now()
 		b.lastTick.Store(now.UnixNano())
+		b.turns.Add(1)
 		jobs, next := b.due(now)
 		for _, j := range jobs {
 			wg.Add(1)
@@ -297,6 +298,12 @@ func (b *Broker) Resync() {
 	b.mu.Unlock()
 	b.wakeup()
 }
+
+// Turns counts the scheduler loop's turns. The loop turns at least every
+// 30 s while it is healthy, so a watchdog that sees the count stand still
+// over several of its own (monotonic) ticks knows the loop is stuck,
+// without reading wall time, which may jump.
+func (b *Broker) Turns() uint64 { return b.turns.Load() }
 
 // LastTick is when the scheduler loop last ran; the daemon's watchdog pings
 // systemd only while it is recent, so a wedged loop is noticed.
