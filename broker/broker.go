@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/xaad-dev/xaad/broker/discovery"
-	"github.com/xaad-dev/xaad/broker/identity"
+	"github.com/xaad-dev/xaad/broker/idtoken"
 	"github.com/xaad-dev/xaad/broker/internal/httpx"
 )
 
@@ -26,7 +26,7 @@ type Broker struct {
 	log      *slog.Logger
 	now      func() time.Time
 	disc     *discovery.Client
-	verifier *identity.Verifier
+	verifier *idtoken.Verifier
 	flights  singleflight.Group
 	spares   spares
 	clock    Clock
@@ -149,7 +149,7 @@ func New(cfg Config) (*Broker, error) {
 	if b.idleAfter <= 0 {
 		b.idleAfter = DefaultIdleAfter
 	}
-	b.verifier = &identity.Verifier{Issuer: cfg.IdP.Issuer, ClientID: cfg.IdP.Auth.ClientID, HTTP: cfg.HTTP, Now: b.now}
+	b.verifier = &idtoken.Verifier{Issuer: cfg.IdP.Issuer, ClientID: cfg.IdP.Auth.ClientID, HTTP: cfg.HTTP, Now: b.now}
 	for _, sc := range cfg.Servers {
 		if _, err := httpx.CheckURL(sc.URL); err != nil {
 			return nil, fmt.Errorf("broker: server: %w", err)

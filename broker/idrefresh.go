@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/xaad-dev/xaad/broker/grant"
-	"github.com/xaad-dev/xaad/broker/identity"
+	"github.com/xaad-dev/xaad/broker/idtoken"
 )
 
 // idRefreshKey is the single-flight key of ID token refreshes; no server
@@ -226,10 +226,10 @@ func (b *Broker) doRenew(ctx context.Context, seen string) error {
 	// OIDC Core §12.2 lets the IdP answer with the ID token it already
 	// issued: that renews nothing (its exp is unchanged).
 	same := toks.IDToken != "" && toks.IDToken == cur.IDToken
-	var claims *identity.Claims
+	var claims *idtoken.Claims
 	var verr error
 	if toks.IDToken != "" && !same {
-		claims, verr = b.idVerifier().VerifyLogin(ctx, toks.IDToken, identity.LoginCheck{Subject: cur.Subject})
+		claims, verr = b.idVerifier().VerifyLogin(ctx, toks.IDToken, idtoken.LoginCheck{Subject: cur.Subject})
 	}
 	rtSubject := toks.IDToken == "" && b.idpTakesRefreshSubject(ctx)
 	rec := b.commitIdentity(func(c *identityRecord) *identityRecord {

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/xaad-dev/xaad/broker/identity"
+	"github.com/xaad-dev/xaad/broker/idtoken"
 )
 
 // Reconfigure swaps the configuration of a running broker: the IdP and its
@@ -124,7 +124,7 @@ func (b *Broker) allowUnlisted() bool {
 	return b.cfg.AllowUnlisted
 }
 
-func (b *Broker) idVerifier() *identity.Verifier {
+func (b *Broker) idVerifier() *idtoken.Verifier {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	return b.verifier

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/xaad-dev/xaad/broker/grant"
-	"github.com/xaad-dev/xaad/broker/identity"
+	"github.com/xaad-dev/xaad/broker/idtoken"
 )
 
 // ImportIdentity adopts an ID token (and optionally a refresh token) that
@@ -38,7 +38,7 @@ func (b *Broker) ImportIdentity(ctx context.Context, idToken, refreshToken strin
 // idTokenError classifies an ID token verification failure.
 func idTokenError(err error, msg string) *Error {
 	switch {
-	case errors.Is(err, identity.ErrExpired), errors.Is(err, identity.ErrInvalid):
+	case errors.Is(err, idtoken.ErrExpired), errors.Is(err, idtoken.ErrInvalid):
 		return newError(ReasonInvalidArgument, true, err, "%s", msg)
 	default:
 		return newError(ReasonUpstreamUnavailable, false, err, "cannot verify the ID token now")
@@ -48,7 +48,7 @@ func idTokenError(err error, msg string) *Error {
 // adopt makes a verified sign-in the identity: a new record (which ends
 // NEEDS_LOGIN and any step-up), and, when the person changed, no tokens of
 // the previous one.
-func (b *Broker) adopt(c *identity.Claims, idToken, refreshToken, how string) {
+func (b *Broker) adopt(c *idtoken.Claims, idToken, refreshToken, how string) {
 	issued := c.IssuedAt
 	if issued.IsZero() || issued.After(b.now()) {
 		issued = b.now()

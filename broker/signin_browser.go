@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/xaad-dev/xaad/broker/grant"
-	"github.com/xaad-dev/xaad/broker/identity"
+	"github.com/xaad-dev/xaad/broker/idtoken"
 	"github.com/xaad-dev/xaad/broker/internal/httpx"
 )
 
@@ -164,7 +164,7 @@ func (b *Broker) finishBrowser(ctx context.Context, res callbackResult, req auth
 	if err != nil {
 		return IdentityInfo{}, signInGrantError(err, "the IdP refused the authorization code")
 	}
-	c, err := b.idVerifier().VerifyLogin(ctx, toks.IDToken, identity.LoginCheck{Nonce: req.nonce, MaxAge: req.maxAge})
+	c, err := b.idVerifier().VerifyLogin(ctx, toks.IDToken, idtoken.LoginCheck{Nonce: req.nonce, MaxAge: req.maxAge})
 	if err != nil {
 		return IdentityInfo{}, signInIDTokenError(err)
 	}
@@ -190,7 +190,7 @@ func signInGrantError(err error, msg string) error {
 // signInIDTokenError classifies an ID token from a sign-in that fails
 // verification: the sign-in is refused and the old identity stays.
 func signInIDTokenError(err error) error {
-	if errors.Is(err, identity.ErrInvalid) || errors.Is(err, identity.ErrExpired) {
+	if errors.Is(err, idtoken.ErrInvalid) || errors.Is(err, idtoken.ErrExpired) {
 		return newError(ReasonIdPDenied, true, err, "the IdP's ID token fails verification; sign-in refused")
 	}
 	return newError(ReasonUpstreamUnavailable, false, err, "cannot verify the IdP's ID token now")

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/xaad-dev/xaad/broker/grant"
-	"github.com/xaad-dev/xaad/broker/identity"
+	"github.com/xaad-dev/xaad/broker/idtoken"
 )
 
 // Polling bounds of the device flow. RFC 8628 §3.5: slow_down adds 5 s to
@@ -65,7 +65,7 @@ func (b *Broker) LoginDevice(ctx context.Context, opts LoginOptions) (IdentityIn
 		}
 		toks, err := grant.DeviceToken(ctx, ep, da.DeviceCode)
 		if err == nil {
-			c, err := b.idVerifier().VerifyLogin(ctx, toks.IDToken, identity.LoginCheck{})
+			c, err := b.idVerifier().VerifyLogin(ctx, toks.IDToken, idtoken.LoginCheck{})
 			if err != nil {
 				return IdentityInfo{}, signInIDTokenError(err)
 			}

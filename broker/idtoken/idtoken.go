@@ -1,7 +1,7 @@
-// Package identity checks the enterprise ID token the broker holds: its
+// Package idtoken checks the enterprise ID token the broker holds: its
 // claims always, and its signature through the IdP's JWKS whenever the IdP
 // publishes OpenID Connect discovery (go-oidc, which follows key rotation).
-package identity
+package idtoken
 
 import (
 	"bytes"
