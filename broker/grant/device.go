@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -45,12 +44,9 @@ func DeviceAuthorization(ctx context.Context, ep *Endpoint, scopes []string) (*D
 		// insist on it even beside other client authentication.
 		form.Set("client_id", ep.Auth.ClientID)
 	}
-	raw, status, received, err := ep.postForm(ctx, name, form)
+	raw, received, err := ep.postForm(ctx, name, form, "device_code")
 	if err != nil {
 		return nil, err
-	}
-	if status != http.StatusOK {
-		return nil, decodeError(name, status, raw)
 	}
 	var dr deviceResponse
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -86,46 +82,4 @@ func DeviceAuthorization(ctx context.Context, ep *Endpoint, scopes []string) (*D
 		da.Interval = time.Duration(iv) * time.Second
 	}
 	return da, nil
-}
-
-// postForm sends one authenticated form POST and returns the raw answer,
-// for endpoints whose answers are not token responses (device
-// authorization, revocation). Redirects are refused as on token endpoints.
-func (e *Endpoint) postForm(ctx context.Context, name string, form url.Values) ([]byte, int, time.Time, error) {
-	if _, err := httpx.CheckURL(e.URL); err != nil {
-		return nil, 0, time.Time{}, fmt.Errorf("%s: %w", name, err)
-	}
-	aud := e.Issuer
-	if aud == "" {
-		aud = e.URL
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, nil)
-	if err != nil {
-		return nil, 0, time.Time{}, fmt.Errorf("%s: %w", name, err)
-	}
-	if err := e.Auth.apply(req, form, aud, e.now()); err != nil {
-		return nil, 0, time.Time{}, fmt.Errorf("%s: client authentication: %w", name, err)
-	}
-	body := form.Encode()
-	req.Body = noopCloser{strings.NewReader(body)}
-	req.ContentLength = int64(len(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := e.client().Do(req)
-	if err != nil {
-		if ue, ok := err.(*url.Error); ok {
-			err = ue.Err
-		}
-		return nil, 0, time.Time{}, fmt.Errorf("%s: %w", name, err)
-	}
-	defer resp.Body.Close()
-	received := e.now()
-	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		return nil, 0, time.Time{}, fmt.Errorf("%s: HTTP %d: %w", name, resp.StatusCode, ErrRedirect)
-	}
-	raw, err := httpx.ReadBody(resp.Body)
-	if err != nil {
-		return nil, 0, time.Time{}, fmt.Errorf("%s: read response: %w", name, err)
-	}
-	return raw, resp.StatusCode, received, nil
 }

@@ -7,7 +7,8 @@
 // endpoint (RFC 6749 §2.3, RFC 7523 §2.2), sends exactly the parameters the
 // profile defines, refuses redirects, reads at most 1 MiB, and checks the
 // response before anything is handed back. Failures come back as
-// [*OAuthError] when the server answered with an RFC 6749 §5.2 error.
+// [*OAuthError] when the server answered with an RFC 6749 §5.2 error, even
+// one sent with HTTP 200.
 //
 // Nothing in this package logs, and no error it returns contains a token,
 // assertion or secret.

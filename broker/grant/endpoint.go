@@ -51,32 +51,37 @@ type errorResponse struct {
 	ACRValues   string `json:"acr_values"`
 }
 
-// post sends one token request and decodes a 200 answer. The received time
-// is taken when the answer arrives so expiry never counts network time in
-// the token's favour.
+// post sends one token request and decodes its answer, whose received
+// time it returns.
 func (e *Endpoint) post(ctx context.Context, what string, form url.Values) (*tokenResponse, time.Time, error) {
 	name := what + " at " + e.URL
-	if _, err := httpx.CheckURL(e.URL); err != nil {
-		return nil, time.Time{}, fmt.Errorf("%s: %w", name, err)
+	raw, received, err := e.postForm(ctx, name, form, "access_token")
+	if err != nil {
+		return nil, time.Time{}, err
 	}
-	now := e.now()
-	aud := e.Issuer
-	if aud == "" {
-		aud = e.URL
+	var tr tokenResponse
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&tr); err != nil {
+		return nil, time.Time{}, fmt.Errorf("%s: %w: %v", name, ErrMalformed, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, nil)
+	return &tr, received, nil
+}
+
+// postForm sends one authenticated form POST and returns the body of its
+// 200 answer. Every call of this package goes through it, so all share its
+// rules: redirects are refused (the request carries client credentials),
+// at most httpx.MaxBody is read, and the received time is taken when the
+// answer arrives so that an expiry never counts network time in the
+// token's favour. Any other status is an error answer (RFC 6749 §5.2). A
+// 200 whose body has an "error" member and no success member is one too:
+// some servers answer errors with 200 (x/oauth2 learned this as
+// RetrieveError). An empty success skips that check.
+func (e *Endpoint) postForm(ctx context.Context, name string, form url.Values, success string) ([]byte, time.Time, error) {
+	req, err := e.formRequest(ctx, form)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("%s: %w", name, err)
 	}
-	if err := e.Auth.apply(req, form, aud, now); err != nil {
-		return nil, time.Time{}, fmt.Errorf("%s: client authentication: %w", name, err)
-	}
-	body := form.Encode()
-	req.Body = noopCloser{strings.NewReader(body)}
-	req.ContentLength = int64(len(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-
 	resp, err := e.client().Do(req)
 	if err != nil {
 		if ue, ok := err.(*url.Error); ok {
@@ -93,22 +98,51 @@ func (e *Endpoint) post(ctx context.Context, what string, form url.Values) (*tok
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("%s: read response: %w", name, err)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != http.StatusOK || (success != "" && errorWithout(raw, success)) {
 		return nil, time.Time{}, decodeError(name, resp.StatusCode, raw)
 	}
-	var tr tokenResponse
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&tr); err != nil {
-		return nil, time.Time{}, fmt.Errorf("%s: %w: %v", name, ErrMalformed, err)
+	return raw, received, nil
+}
+
+// formRequest builds the POST of form with the client's credentials.
+func (e *Endpoint) formRequest(ctx context.Context, form url.Values) (*http.Request, error) {
+	if _, err := httpx.CheckURL(e.URL); err != nil {
+		return nil, err
 	}
-	// x/oauth2 learned that some servers answer errors with 200
-	// (RetrieveError); treat an error member as an error whatever the status.
-	var er errorResponse
-	if json.Unmarshal(raw, &er) == nil && er.Error != "" && tr.AccessToken == "" {
-		return nil, time.Time{}, decodeError(name, resp.StatusCode, raw)
+	aud := e.Issuer
+	if aud == "" {
+		aud = e.URL
 	}
-	return &tr, received, nil
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Auth.apply(req, form, aud, e.now()); err != nil {
+		return nil, fmt.Errorf("client authentication: %w", err)
+	}
+	// The body is encoded only now: client_secret_post and private_key_jwt
+	// add their parameters to form.
+	body := form.Encode()
+	req.Body = noopCloser{strings.NewReader(body)}
+	req.ContentLength = int64(len(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	return req, nil
+}
+
+// errorWithout reports a JSON object with a non-empty "error" string and
+// no non-empty success member.
+func errorWithout(raw []byte, success string) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return false
+	}
+	var code string
+	if json.Unmarshal(m["error"], &code) != nil || code == "" {
+		return false
+	}
+	v, ok := m[success]
+	return !ok || string(v) == `""` || string(v) == "null"
 }
 
 func decodeError(name string, status int, raw []byte) error {

@@ -2,7 +2,6 @@ package grant
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 )
 
@@ -16,12 +15,7 @@ func Revoke(ctx context.Context, ep *Endpoint, token, hint string) error {
 	if hint != "" {
 		form.Set("token_type_hint", hint)
 	}
-	raw, status, _, err := ep.postForm(ctx, name, form)
-	if err != nil {
-		return err
-	}
-	if status != http.StatusOK {
-		return decodeError(name, status, raw)
-	}
-	return nil
+	// RFC 7009 §2.2: the status says it all; a 200's body is ignored.
+	_, _, err := ep.postForm(ctx, name, form, "")
+	return err
 }
