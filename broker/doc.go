@@ -9,6 +9,14 @@
 // daemon maps to status codes; no error, log line or status text contains a
 // token, assertion or secret.
 //
+// The protocol steps live in subpackages that know nothing of the broker:
+// broker/discovery (RFC 9728 and RFC 8414 metadata), broker/grant (every
+// token endpoint call), broker/idtoken (the ID token verifier) and
+// broker/signin (the interactive sign-in: browser with its loopback
+// redirect, and device flow). The broker owns the identity record and
+// the lock under which a sign-in replaces it, so nothing of a previous
+// person is served after the swap.
+//
 // # Concurrency
 //
 // A [Broker] is safe for concurrent use. Concurrent requests for the same

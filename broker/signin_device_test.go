@@ -7,86 +7,113 @@ import (
 	"time"
 
 	"github.com/xaad-dev/xaad/broker"
+	"github.com/xaad-dev/xaad/internal/clock"
 	"github.com/xaad-dev/xaad/internal/testbed"
 )
 
+// newFakeBed is a testbed and a signed-out broker on a clock.Fake, which
+// the interactive sign-in's deadline and device polls run on. The polling
+// itself is tested in broker/signin; these tests drive it only to see
+// what the broker makes of the outcome.
+func newFakeBed(t *testing.T, tweaks testbed.SignInTweaks) (*bed, *clock.Fake) {
+	t.Helper()
+	f := clock.NewFake(time.Date(2030, 5, 6, 12, 0, 0, 0, time.UTC))
+	bd := newBed(t, bedOpts{tb: testbed.Options{Now: f.Now}, noSignIn: true, configure: func(c *broker.Config) {
+		c.Now = nil
+		c.Clock = f
+		c.IdP.Scopes = []string{"email"}
+	}})
+	bd.tb.IdP.SetSignInTweaks(tweaks)
+	return bd, f
+}
+
+// loginDevice runs a device login, letting polls polls happen 5 s apart.
+func loginDevice(t *testing.T, bd *bed, f *clock.Fake, polls int) (broker.IdentityInfo, error) {
+	t.Helper()
+	type result struct {
+		info broker.IdentityInfo
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		info, err := bd.b.LoginDevice(context.Background(), broker.LoginOptions{})
+		done <- result{info, err}
+	}()
+	for range polls {
+		f.WaitTimers(2) // the login's deadline and the poll's wait
+		f.Advance(5 * time.Second)
+	}
+	r := <-done
+	return r.info, r.err
+}
+
 func TestLoginDevice(t *testing.T) {
+	bd, f := newFakeBed(t, testbed.SignInTweaks{DeviceAnswers: []string{"authorization_pending"}})
+	info, err := loginDevice(t, bd, f, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State != broker.SignedIn || info.Subject != "alice" || !info.HasRefreshToken || !info.Verified {
+		t.Errorf("identity %+v", info)
+	}
+	if got := bd.rec.values("scope"); !slices.Contains(got, "openid offline_access email") {
+		t.Errorf("scopes sent %q", got)
+	}
+	if _, err := bd.token(t, broker.TokenRequest{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A refused device sign-in has the reason of its cause and changes nothing.
+func TestLoginDeviceRefused(t *testing.T) {
 	tests := []struct {
-		name       string
-		answers    []string
-		interval   time.Duration
-		wantWaits  []time.Duration
-		wantReason broker.Reason
+		answer string
+		reason broker.Reason
+		msg    string
 	}{
-		{name: "approved at once", wantWaits: []time.Duration{5 * time.Second}},
-		{name: "pending then slow_down", answers: []string{"authorization_pending", "slow_down", "authorization_pending"},
-			// RFC 8628 §3.5: slow_down adds 5 s for this and every later poll.
-			wantWaits: []time.Duration{5 * time.Second, 5 * time.Second, 10 * time.Second, 10 * time.Second}},
-		{name: "no interval means 5 s", interval: -1, wantWaits: []time.Duration{5 * time.Second}},
-		{name: "interval named", interval: 2 * time.Second, answers: []string{"slow_down"}, wantWaits: []time.Duration{2 * time.Second, 7 * time.Second}},
-		{name: "access denied", answers: []string{"authorization_pending", "access_denied"},
-			wantWaits: []time.Duration{5 * time.Second, 5 * time.Second}, wantReason: broker.ReasonIdPDenied},
-		{name: "expired token", answers: []string{"expired_token"}, wantWaits: []time.Duration{5 * time.Second}, wantReason: broker.ReasonLoginRequired},
+		{"access_denied", broker.ReasonIdPDenied, "the sign-in was denied at the IdP: device code grant at "},
+		{"expired_token", broker.ReasonLoginRequired, "the code expired before it was entered; run `xaactl login --device` again"},
+		{"invalid_client", broker.ReasonIdPDenied, "the IdP rejected xaad's client; check the [idp] section of the config: "},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			sb := newSigninBed(t, testbed.Options{}, nil)
-			sb.tb.IdP.SetSignInTweaks(testbed.SignInTweaks{DeviceAnswers: tt.answers, DeviceInterval: tt.interval})
-			var code *broker.DeviceCode
-			done := make(chan error, 1)
-			go func() {
-				_, err := sb.b.LoginDevice(context.Background(), broker.LoginOptions{Emit: func(ev broker.LoginEvent) {
-					if ev.Device != nil {
-						code = ev.Device
-					}
-				}})
-				done <- err
-			}()
-			var waits []time.Duration
-			for range tt.wantWaits {
-				d := sb.clock.nextWait(t)
-				waits = append(waits, d)
-				sb.clock.Advance(d)
-			}
-			err := <-done
-			if !slices.Equal(waits, tt.wantWaits) {
-				t.Errorf("waits %v, want %v", waits, tt.wantWaits)
-			}
-			if got := sb.tb.IdP.SignInCounters().DevicePolls; got != len(tt.wantWaits) {
-				t.Errorf("polls = %d, want %d", got, len(tt.wantWaits))
-			}
-			if code == nil || code.UserCode == "" || code.VerificationURI == "" {
-				t.Errorf("device code event = %+v", code)
-			}
-			if tt.wantReason != "" {
-				wantReason(t, err, tt.wantReason)
-				if sb.b.Identity().State != broker.SignedOut {
-					t.Error("a failed login changed the identity")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if id := sb.b.Identity(); id.State != broker.SignedIn || !id.HasRefreshToken {
-				t.Errorf("identity %+v", id)
+		t.Run(tt.answer, func(t *testing.T) {
+			bd, f := newFakeBed(t, testbed.SignInTweaks{DeviceAnswers: []string{tt.answer}})
+			_, err := loginDevice(t, bd, f, 1)
+			wantReason(t, err, tt.reason)
+			contains(t, err.Error(), tt.msg)
+			if bd.b.Identity().State != broker.SignedOut {
+				t.Error("a failed login changed the identity")
 			}
 		})
 	}
 }
 
-// The code's own expiry ends the polling without asking the IdP again.
-func TestLoginDeviceCodeExpires(t *testing.T) {
-	sb := newSigninBed(t, testbed.Options{}, nil)
-	sb.tb.IdP.SetSignInTweaks(testbed.SignInTweaks{DeviceCodeLifetime: 8 * time.Second,
-		DeviceAnswers: []string{"authorization_pending", "authorization_pending", "authorization_pending"}})
-	done := make(chan error, 1)
-	go func() { _, err := sb.b.LoginDevice(context.Background(), broker.LoginOptions{}); done <- err }()
-	sb.clock.Advance(sb.clock.nextWait(t))
-	sb.clock.Advance(sb.clock.nextWait(t))
-	wantReason(t, <-done, broker.ReasonLoginRequired)
-	if got := sb.tb.IdP.SignInCounters().DevicePolls; got != 2 {
-		t.Errorf("polls = %d, want 2", got)
+// The login's deadline runs on the broker's clock; when it passes, the
+// login ends as unavailable and the slot is free again.
+func TestLoginTimesOut(t *testing.T) {
+	for _, mode := range []string{"browser", "device"} {
+		t.Run(mode, func(t *testing.T) {
+			bd, f := newFakeBed(t, testbed.SignInTweaks{DeviceCodeLifetime: time.Hour})
+			// Wait until the login waits: for the person (browser) or
+			// between polls (device).
+			login, timers := bd.b.LoginBrowser, 1
+			if mode == "device" {
+				login, timers = bd.b.LoginDevice, 2
+			}
+			done := make(chan error, 1)
+			go func() { _, err := login(context.Background(), broker.LoginOptions{}); done <- err }()
+			f.WaitTimers(timers)
+			f.Advance(15 * time.Minute)
+			err := <-done
+			wantReason(t, err, broker.ReasonUpstreamUnavailable)
+			contains(t, err.Error(), "did not finish within 15m0s; run `xaactl login` again")
+			// A cancelled login returns at once, and says whether it got the slot.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			if _, err := bd.b.LoginDevice(ctx, broker.LoginOptions{}); broker.ReasonOf(err) == broker.ReasonLoginInProgress {
+				t.Fatal("the slot is still held after the deadline")
+			}
+		})
 	}
 }
 

@@ -1,12 +1,7 @@
 package broker
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"log/slog"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -196,32 +191,4 @@ func (b *Broker) announce(rec *identityRecord) {
 	if first && b.cfg.OnNeedsLogin != nil {
 		b.cfg.OnNeedsLogin(b.Identity())
 	}
-}
-
-// signInScopes are openid and offline_access (OIDC Core §11: a refresh
-// token), the configured ones and the caller's, once each, in that order.
-func signInScopes(configured, extra []string) []string {
-	out := []string{"openid", "offline_access"}
-	for _, s := range slices.Concat(configured, extra) {
-		for _, f := range strings.Fields(s) {
-			if !slices.Contains(out, f) {
-				out = append(out, f)
-			}
-		}
-	}
-	return out
-}
-
-// randomString returns n random bytes, base64url without padding: 32 bytes
-// give the 43 characters RFC 7636 §4.1 asks of a verifier.
-func randomString(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// pkceChallenge is the S256 code_challenge of verifier (RFC 7636 §4.2).
-func pkceChallenge(verifier string) string {
-	sum := sha256.Sum256([]byte(verifier))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
 }

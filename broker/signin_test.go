@@ -21,12 +21,10 @@ func TestLoginBrowser(t *testing.T) {
 	}
 	contains(t, page, "Signed in")
 	contains(t, page, "You can close this window")
-	p := sb.tb.IdP.LastAuthorizeParams()
-	if p["code_challenge_method"] != "S256" || p["nonce"] == "" || len(p["state"]) < 43 || p["scope"] != "openid offline_access email" {
+	// The request itself is tested in broker/signin; the broker adds the
+	// configured scopes.
+	if p := sb.tb.IdP.LastAuthorizeParams(); p["scope"] != "openid offline_access email" {
 		t.Errorf("authorization request = %v", p)
-	}
-	if !strings.HasPrefix(p["redirect_uri"], "http://127.0.0.1:") {
-		t.Errorf("redirect_uri %q is not an RFC 8252 loopback IP redirect", p["redirect_uri"])
 	}
 	if c := sb.tb.IdP.SignInCounters(); c.CodeGrants != 1 {
 		t.Errorf("code grants = %d", c.CodeGrants)
@@ -85,9 +83,9 @@ func TestLoginBrowserRejections(t *testing.T) {
 	}
 }
 
-// A stray request to the loopback listener without the login's state is
-// answered and ignored; the login goes on and can still succeed.
-func TestLoginBrowserStrayCallback(t *testing.T) {
+// One login at a time: while a browser login waits, another is refused;
+// the waiting one can still finish.
+func TestLoginOneAtATime(t *testing.T) {
 	sb := newSigninBed(t, testbed.Options{}, nil)
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
@@ -100,15 +98,11 @@ func TestLoginBrowserStrayCallback(t *testing.T) {
 		done <- err
 	}()
 	authURL := <-urls
-	u, _ := url.Parse(authURL)
-	redirect := u.Query().Get("redirect_uri")
-	status, page := browser(t, redirect+"?code=stolen&state=guess", nil)
-	if status != 400 || !strings.Contains(page, "does not belong") {
-		t.Fatalf("stray callback: %d %s", status, page)
-	}
-	// A second login meanwhile is refused: one at a time.
 	if _, err := sb.b.LoginDevice(context.Background(), broker.LoginOptions{}); broker.ReasonOf(err) != broker.ReasonLoginInProgress {
 		t.Fatalf("second login: %v", err)
+	}
+	if _, err := sb.b.ImportIdentity(context.Background(), "x", ""); broker.ReasonOf(err) != broker.ReasonLoginInProgress {
+		t.Fatalf("import during a login: %v", err)
 	}
 	if _, page := browser(t, authURL, nil); !strings.Contains(page, "Signed in") {
 		t.Fatalf("page %s", page)

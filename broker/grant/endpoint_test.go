@@ -6,13 +6,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/xaad-dev/xaad/broker/grant"
 	"github.com/xaad-dev/xaad/broker/internal/httpx"
+	"github.com/xaad-dev/xaad/internal/clock"
 )
 
 // call is one form POST of the package, as its callers make it.
@@ -161,37 +161,18 @@ func TestFormPostErrorAnswers(t *testing.T) {
 	}
 }
 
-// stepNow is a wall clock the test server moves, as time passing on the
-// network would.
-type stepNow struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (s *stepNow) now() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.t
-}
-
-func (s *stepNow) advance(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.t = s.t.Add(d)
-}
-
 // Expiry counts from the moment the answer arrived, not from when the
 // request left: network time is never counted in the token's favour.
 func TestFormPostStampsTheReceivedTime(t *testing.T) {
 	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	clk := &stepNow{t: t0}
+	clk := clock.NewFake(t0)
 	answer := ""
 	url := serve(t, func(w http.ResponseWriter, r *http.Request) {
-		clk.advance(10 * time.Second) // the server is slow
+		clk.Advance(10 * time.Second) // the server is slow
 		_, _ = w.Write([]byte(answer))
 	})
 	ep := endpoint(url)
-	ep.Now = clk.now
+	ep.Now = clk.Now
 	ctx := context.Background()
 
 	answer = `{"access_token":"at","token_type":"Bearer","expires_in":60}`

@@ -1,20 +1,21 @@
-package broker
+package signin
 
 import (
 	"crypto/subtle"
 	"html/template"
 	"net/http"
+	"net/url"
 	"sync"
 )
 
 // callbackServer is the RFC 8252 loopback redirect target of one browser
-// login. Only a request with the login's state counts; anything else (a
+// sign-in. Only a request with the sign-in's state counts; anything else (a
 // stray or forged request) gets an explanation and changes nothing.
 type callbackServer struct {
 	issuer, state string
 	// results carries the one callback with the right state.
 	results chan callbackResult
-	// done closes when the login ends, releasing waiting handlers.
+	// done closes when the sign-in ends, releasing waiting handlers.
 	done chan struct{}
 
 	mu   sync.Mutex
@@ -42,33 +43,19 @@ func (s *callbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	// RFC 6749 §10.12: the state binds the redirect to this login (CSRF).
+	// RFC 6749 §10.12: the state binds the redirect to this sign-in (CSRF).
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(s.state)) != 1 {
 		writePage(w, page{status: http.StatusBadRequest, title: "Not a sign-in in progress",
 			text: "This link does not belong to the sign-in xaad is waiting for, so it was ignored. If you are signing in, finish in the window that xaactl opened."})
 		return
 	}
-	s.mu.Lock()
-	used := s.used
-	s.used = true
-	s.mu.Unlock()
-	if used {
+	if !s.take() {
 		writePage(w, page{status: http.StatusConflict, title: "Sign-in link already used",
 			text: "This sign-in was already completed or refused. You can close this window."})
 		return
 	}
 	res := callbackResult{reply: make(chan page, 1)}
-	switch {
-	case q.Get("error") != "":
-		res.err = authorizationError(q.Get("error"), q.Get("error_description"))
-	case q.Has("iss") && q.Get("iss") != s.issuer:
-		// RFC 9207 §2.4: a response from another issuer is a mix-up attack.
-		res.err = newError(ReasonIdPDenied, true, nil, "the sign-in response names another issuer; refused (RFC 9207)")
-	case q.Get("code") == "":
-		res.err = newError(ReasonIdPDenied, true, nil, "the IdP redirected back without an authorization code")
-	default:
-		res.code = q.Get("code")
-	}
+	res.code, res.err = s.check(q)
 	select {
 	case s.results <- res:
 	case <-s.done:
@@ -77,12 +64,36 @@ func (s *callbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		return
 	}
-	// The login always answers a result it took.
+	// The sign-in always answers a result it took.
 	select {
 	case p := <-res.reply:
 		writePage(w, p)
 	case <-r.Context().Done():
 	}
+}
+
+// take marks the one redirect with the right state as used; later ones
+// are refused.
+func (s *callbackServer) take() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first := !s.used
+	s.used = true
+	return first
+}
+
+// check reads the authorization response (RFC 6749 §4.1.2).
+func (s *callbackServer) check(q url.Values) (string, error) {
+	switch {
+	case q.Get("error") != "":
+		return "", authorizationError(q.Get("error"), q.Get("error_description"))
+	case q.Has("iss") && q.Get("iss") != s.issuer:
+		// RFC 9207 §2.4: a response from another issuer is a mix-up attack.
+		return "", &Error{Kind: Refused, Msg: "the sign-in response names another issuer; refused (RFC 9207)"}
+	case q.Get("code") == "":
+		return "", &Error{Kind: Refused, Msg: "the IdP redirected back without an authorization code"}
+	}
+	return q.Get("code"), nil
 }
 
 // page is what the browser shows at the end of a sign-in.
@@ -94,13 +105,13 @@ type page struct {
 	ok     bool
 }
 
-func resultPage(info IdentityInfo, err error) page {
+func resultPage(p Person, err error) page {
 	if err != nil {
 		return page{status: http.StatusBadRequest, title: "Sign-in failed", text: "xaad could not sign you in. You can close this window; run xaactl login to try again.",
 			detail: err.Error()}
 	}
 	return page{status: http.StatusOK, ok: true, title: "Signed in",
-		text: "You are signed in to xaad as " + info.Subject + " at " + info.Issuer + ". You can close this window and return to the terminal."}
+		text: "You are signed in to xaad as " + p.Subject + " at " + p.Issuer + ". You can close this window and return to the terminal."}
 }
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
