@@ -19,7 +19,6 @@ func newFakeBed(t *testing.T, tweaks testbed.SignInTweaks) (*bed, *clock.Fake) {
 	t.Helper()
 	f := clock.NewFake(time.Date(2030, 5, 6, 12, 0, 0, 0, time.UTC))
 	bd := newBed(t, bedOpts{tb: testbed.Options{Now: f.Now}, noSignIn: true, configure: func(c *broker.Config) {
-		c.Now = nil
 		c.Clock = f
 		c.IdP.Scopes = []string{"email"}
 	}})

@@ -78,7 +78,8 @@ func (b Browser) Run(ctx context.Context, finish Finish) error {
 		return &Error{Kind: BadEndpoint, Msg: "the IdP's authorization_endpoint is unusable", Err: err}
 	}
 	cb := newCallbackServer(b.Issuer, req.state)
-	defer serve(ctx, ln, cb)()
+	stopServing := serve(ctx, ln, cb)
+	defer stopServing()
 
 	logger(b.Log).Info("browser sign-in started", slog.String("redirect_uri", req.redirectURI), slog.Bool("step_up", req.maxAge != "" || req.acr != ""))
 	emit := emitter(b.Emit)

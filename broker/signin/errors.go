@@ -22,11 +22,9 @@ const (
 	Expired
 	// TimedOut: the sign-in did not finish within its Timeout.
 	TimedOut
-	// Grant: a request to the IdP failed; Err is the [grant] package's
-	// error (an *OAuthError or a transport failure) and Msg names the
-	// step.
-	//
-	// [grant]: https://pkg.go.dev/github.com/xaad-dev/xaad/broker/grant
+	// Grant: a request to the IdP failed; Err is the grant package's
+	// error (a *grant.OAuthError or a transport failure) and Msg names
+	// the step.
 	Grant
 	// BadEndpoint: the authorization endpoint cannot be made into a URL.
 	BadEndpoint
