@@ -48,6 +48,9 @@ type ASTweaks struct {
 	// RefreshTokenInResponse adds an (unusable) refresh_token to the
 	// jwt-bearer response, which JAG §4.4.3 says SHOULD NOT happen.
 	RefreshTokenInResponse bool
+	// BearerDespiteProof issues an unbound Bearer token even when the
+	// request carried a valid DPoP proof (a silent downgrade).
+	BearerDespiteProof bool
 }
 
 func newAS(tb *Testbed, base string) (*AS, error) {
@@ -141,6 +144,7 @@ func (a *AS) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		"token_endpoint_auth_signing_alg_values_supported": []string{"ES256", "RS256"},
 		"scopes_supported": a.tb.opts.Scopes,
 	}
+	a.tb.dpopMetadata(md)
 	if tw.MetadataIssuer != "" {
 		md["issuer"] = tw.MetadataIssuer
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -27,6 +26,8 @@ type accessTokenClaims struct {
 	Exp      *numericDate  `json:"exp"`
 	Iat      *numericDate  `json:"iat"`
 	Nbf      *numericDate  `json:"nbf"`
+	// Cnf binds the token to a DPoP key (RFC 9449 §6.1).
+	Cnf json.RawMessage `json:"cnf"`
 }
 
 // requireToken admits only requests with a valid access token from our AS
@@ -39,7 +40,7 @@ func (m *MCPServer) requireToken(next http.Handler) http.Handler {
 			m.challenge(w, http.StatusBadRequest, "invalid_request", "access token in query string", nil)
 			return
 		}
-		tok, ok := bearerToken(r)
+		scheme, tok, ok := m.authorization(r)
 		if !ok {
 			// RFC 6750 §3.1: no error code when no credentials were sent.
 			m.challenge(w, http.StatusUnauthorized, "", "", nil)
@@ -48,6 +49,9 @@ func (m *MCPServer) requireToken(next http.Handler) http.Handler {
 		ti, err := m.verify(tok)
 		if err != nil {
 			m.challenge(w, http.StatusUnauthorized, "invalid_token", "the access token is not valid for this resource", nil)
+			return
+		}
+		if r, ok = m.dpopGate(w, r, scheme, tok, ti); !ok {
 			return
 		}
 		required := m.tb.opts.RequiredScopes
@@ -60,16 +64,6 @@ func (m *MCPServer) requireToken(next http.Handler) http.Handler {
 	})
 }
 
-// bearerToken reads "Authorization: Bearer <token>" (RFC 6750 §2.1; the
-// scheme is case-insensitive per RFC 9110 §11.1).
-func bearerToken(r *http.Request) (string, bool) {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
-		return "", false
-	}
-	return tok, true
-}
-
 // challenge writes an RFC 6750 §3 / RFC 9728 §5.1 error. scope is the
 // scopes needed: the required ones for 403, all supported ones for 401
 // (MCP-AZ: clients request what the challenge names).
@@ -78,15 +72,20 @@ func (m *MCPServer) challenge(w http.ResponseWriter, status int, code, desc stri
 	if code != "" {
 		params = append(params, fmt.Sprintf("error=%q", code), fmt.Sprintf("error_description=%q", desc))
 	}
+	m.setChallenges(w, append(params, m.hintParams(scope)...))
+	http.Error(w, http.StatusText(status), status)
+}
+
+// hintParams are the RFC 9728 §5.1 resource_metadata and the scope hint.
+func (m *MCPServer) hintParams(scope []string) []string {
+	var params []string
 	if !m.tb.opts.ChallengeWithoutResourceMetadata {
 		params = append(params, fmt.Sprintf("resource_metadata=%q", m.PRMURL()))
 	}
 	if scope == nil {
 		scope = m.tb.opts.Scopes
 	}
-	params = append(params, fmt.Sprintf("scope=%q", joinScopes(scope)))
-	w.Header().Set("WWW-Authenticate", "Bearer "+strings.Join(params, ", "))
-	http.Error(w, http.StatusText(status), status)
+	return append(params, fmt.Sprintf("scope=%q", joinScopes(scope)))
 }
 
 // verify accepts only an at+jwt signed by our AS (RFC 9068 §4), so the raw
@@ -115,10 +114,14 @@ func (m *MCPServer) verify(tok string) (*auth.TokenInfo, error) {
 	if cl.Sub == "" || cl.ClientID == "" {
 		return nil, errors.New("sub or client_id missing")
 	}
+	jkt, ok := cnfJKT(cl.Cnf)
+	if !ok {
+		return nil, errors.New("cnf")
+	}
 	return &auth.TokenInfo{
 		Scopes: scopeList(cl.Scope),
 		// UserID lets the go-sdk bind sessions to the user.
 		UserID: cl.Sub,
-		Extra:  map[string]any{"client_id": cl.ClientID, "exp": cl.Exp.Unix()},
+		Extra:  map[string]any{"client_id": cl.ClientID, "exp": cl.Exp.Unix(), "jkt": jkt},
 	}, nil
 }

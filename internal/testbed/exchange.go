@@ -14,6 +14,11 @@ import (
 // an unauthenticated caller learns nothing about its tokens (EMA §7.7).
 func (p *IdP) serveToken(w http.ResponseWriter, r *http.Request) {
 	form, e := tokenForm(w, r)
+	var jkt string
+	if e == nil && form["grant_type"] == grantTokenExchange {
+		// Only the exchange binds what it issues (JAG §7.4.1.1).
+		jkt, e = p.tb.tokenProof(w, r, EndpointIdPToken, p.TokenEndpoint())
+	}
 	if e == nil {
 		var c Client
 		if c, e = p.auth.authenticate(r, form); e == nil {
@@ -22,7 +27,7 @@ func (p *IdP) serveToken(w http.ResponseWriter, r *http.Request) {
 			case "":
 				e = invalidRequest("grant_type missing")
 			case grantTokenExchange:
-				resp, e = p.exchange(c, form)
+				resp, e = p.exchange(c, form, jkt)
 			case grantRefreshToken:
 				resp, e = p.refreshGrant(c, form)
 			case grantAuthorizationCode:
@@ -42,8 +47,9 @@ func (p *IdP) serveToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // exchange implements RFC 8693 §2 for the ID-JAG profile (JAG §4.3,
-// protocol.md step 4 and items 20-23).
-func (p *IdP) exchange(c Client, form map[string]string) (map[string]any, *oauthError) {
+// protocol.md step 4 and items 20-23). jkt is the thumbprint of the
+// request's DPoP proof key, "" without one.
+func (p *IdP) exchange(c Client, form map[string]string, jkt string) (map[string]any, *oauthError) {
 	switch rtt := form["requested_token_type"]; {
 	case rtt == "":
 		return nil, invalidRequest("requested_token_type missing")
@@ -106,7 +112,7 @@ func (p *IdP) exchange(c Client, form map[string]string) (map[string]any, *oauth
 	if tw.IDJAGLifetime != 0 {
 		lifetime = tw.IDJAGLifetime
 	}
-	jag, err := p.mintIDJAG(sub, aud, resource, granted, lifetime, tw)
+	jag, err := p.mintIDJAG(sub, aud, resource, granted, lifetime, jkt, tw)
 	if err != nil {
 		return nil, errf(http.StatusInternalServerError, "server_error", "cannot sign ID-JAG")
 	}
@@ -177,7 +183,7 @@ func (p *IdP) verifyIDToken(tok, clientID string) (string, *oauthError) {
 // mintIDJAG signs an ID-JAG (JAG §3.1, protocol.md §3): typ
 // oauth-id-jag+jwt, aud exactly as requested, client_id mapped to the
 // client's registration at the AS.
-func (p *IdP) mintIDJAG(sub, aud, resource string, scopes []string, lifetime time.Duration, tw IdPTweaks) (string, error) {
+func (p *IdP) mintIDJAG(sub, aud, resource string, scopes []string, lifetime time.Duration, jkt string, tw IdPTweaks) (string, error) {
 	now := p.tb.Now()
 	secs := int64(lifetime.Seconds())
 	claims := map[string]any{
@@ -192,6 +198,9 @@ func (p *IdP) mintIDJAG(sub, aud, resource string, scopes []string, lifetime tim
 	}
 	if len(scopes) > 0 {
 		claims["scope"] = joinScopes(scopes)
+	}
+	if cnf := idjagCnf(jkt, tw); cnf != nil {
+		claims["cnf"] = cnf
 	}
 	typ := firstNonEmpty(tw.IDJAGTyp, typIDJAG)
 	if tw.OmitIDJAGTyp {

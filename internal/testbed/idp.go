@@ -48,6 +48,11 @@ type IdPTweaks struct {
 	// RefreshTokenInExchange adds an (unusable) refresh_token to the
 	// exchange response, which the profile says SHOULD NOT happen.
 	RefreshTokenInExchange bool
+	// IDJAGOmitCnf leaves cnf out of the ID-JAG despite a valid DPoP proof
+	// (a downgrade); IDJAGCnfJKT puts this jkt in it instead of the
+	// proof's (a mix-up). JAG §7.4.1.1: clients should detect both.
+	IDJAGOmitCnf bool
+	IDJAGCnfJKT  string
 }
 
 func newIdP(tb *Testbed, base string) (*IdP, error) {
@@ -150,6 +155,7 @@ func (p *IdP) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		"id_token_signing_alg_values_supported":             []string{"ES256"},
 		"subject_types_supported":                           []string{"public"},
 	}
+	p.tb.dpopMetadata(doc)
 	for k, v := range p.signinMetadata() {
 		doc[k] = v
 	}

@@ -32,6 +32,10 @@ type idjagClaims struct {
 
 func (a *AS) serveToken(w http.ResponseWriter, r *http.Request) {
 	form, e := tokenForm(w, r)
+	var jkt string
+	if e == nil {
+		jkt, e = a.tb.tokenProof(w, r, EndpointASToken, a.TokenEndpoint())
+	}
 	if e == nil {
 		var c Client
 		if c, e = a.auth.authenticate(r, form); e == nil {
@@ -40,7 +44,7 @@ func (a *AS) serveToken(w http.ResponseWriter, r *http.Request) {
 			case "":
 				e = invalidRequest("grant_type missing")
 			case grantJWTBearer:
-				resp, e = a.jwtBearer(r.Context(), c, form)
+				resp, e = a.jwtBearer(r.Context(), c, form, jkt)
 			default:
 				e = errf(http.StatusBadRequest, "unsupported_grant_type", "only jwt-bearer is supported")
 			}
@@ -54,8 +58,9 @@ func (a *AS) serveToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // jwtBearer implements RFC 7523 §2.1 with the ID-JAG rules of protocol.md
-// §3.3 (items 24-33).
-func (a *AS) jwtBearer(ctx context.Context, c Client, form map[string]string) (map[string]any, *oauthError) {
+// §3.3 (items 24-33). jkt is the thumbprint of the request's DPoP proof
+// key, "" without one.
+func (a *AS) jwtBearer(ctx context.Context, c Client, form map[string]string, jkt string) (map[string]any, *oauthError) {
 	assertion := form["assertion"] // repeated assertions failed in tokenForm
 	if assertion == "" {
 		return nil, invalidRequest("assertion missing")
@@ -67,6 +72,9 @@ func (a *AS) jwtBearer(ctx context.Context, c Client, form map[string]string) (m
 	}
 	cl, e := a.validateIDJAG(ctx, c, assertion)
 	if e != nil {
+		return nil, e
+	}
+	if e := a.checkIDJAGBinding(cl, jkt); e != nil {
 		return nil, e
 	}
 	granted, e := a.grantScopes(cl, form)
@@ -97,6 +105,7 @@ func (a *AS) jwtBearer(ctx context.Context, c Client, form map[string]string) (m
 	if len(granted) > 0 {
 		claims["scope"] = joinScopes(granted)
 	}
+	tokenType := a.bindAccessToken(claims, jkt, tw)
 	at, err := sign(a.keys.current(), typAccessToken, claims)
 	if err != nil {
 		return nil, errf(http.StatusInternalServerError, "server_error", "cannot sign access token")
@@ -105,7 +114,7 @@ func (a *AS) jwtBearer(ctx context.Context, c Client, form map[string]string) (m
 	// RFC 6749 §5.1; no refresh token (JAG §4.4.3 SHOULD NOT).
 	resp := map[string]any{
 		"access_token": at,
-		"token_type":   "Bearer",
+		"token_type":   tokenType,
 		"expires_in":   int64(lifetime.Seconds()),
 	}
 	if len(granted) > 0 {
@@ -207,11 +216,7 @@ func (a *AS) checkIDJAGClaims(c Client, cl *idjagClaims) *oauthError {
 			}
 		}
 	}
-	// Step 11: the testbed has no DPoP, so a key-bound ID-JAG cannot be
-	// honoured.
-	if len(cl.Cnf) > 0 && string(cl.Cnf) != "null" {
-		return invalidGrant("assertion is key-bound (cnf) but DPoP is not supported")
-	}
+	// Step 11, cnf, needs the request's DPoP proof: checkIDJAGBinding.
 	return nil
 }
 

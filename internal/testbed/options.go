@@ -127,6 +127,9 @@ type Options struct {
 	// each governs, so tests can send a resource that belongs to another
 	// AS (invalid_target). The testbed's own AS always governs the MCP URL.
 	ExtraAudiences map[string][]string
+
+	// DPoP turns on sender-constrained tokens (RFC 9449); off by default.
+	DPoP DPoPOptions
 }
 
 func (o Options) withDefaults() Options {
@@ -171,5 +174,6 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	o.DPoP = o.DPoP.withDefaults()
 	return o
 }

@@ -22,6 +22,7 @@ type Testbed struct {
 	opts   Options
 	faults *faultSet
 	stats  *stats
+	dpop   *dpopState // nil unless Options.DPoP.Enabled
 
 	servers   []*httptest.Server
 	transport *http.Transport
@@ -42,6 +43,7 @@ func Start(opts Options) (*Testbed, error) {
 		closed:    make(chan struct{}),
 		transport: &http.Transport{},
 	}
+	tb.dpop = newDPoPState(tb)
 	idpSrv := httptest.NewUnstartedServer(nil)
 	asSrv := httptest.NewUnstartedServer(nil)
 	mcpSrv := httptest.NewUnstartedServer(nil)
@@ -87,7 +89,7 @@ func (o Options) validate() error {
 			return fmt.Errorf("testbed: client %q uses private_key_jwt without a PublicKey", c.ID)
 		}
 	}
-	return nil
+	return o.DPoP.validate()
 }
 
 // Close stops the servers. Requests held by a hang or latency fault return
