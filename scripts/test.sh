@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # test.sh is the project's one test command: formatting, vet, staticcheck,
 # the generated-code check, every Go test with the race detector, the
-# TypeScript SDK client test of xaactl proxy, and the official MCP
-# conformance scenario. It installs what it needs when missing:
+# TypeScript SDK client test of xaactl proxy, DPoP proofs against
+# oidc-provider, and the official MCP conformance scenario. It installs what it needs when missing:
 # Debian packages when run as root, Go tools and npm packages into .cache/.
 #
 # Usage: scripts/test.sh [--quick]   (--quick skips staticcheck, the TypeScript
-#                                     client test and conformance)
+#                                     client test, the DPoP interop check and
+#                                     conformance)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,6 +73,11 @@ go test -race -count=1 ./... 2>&1 | tee "$cache/gotest.log"
 if [ "$quick" -eq 0 ]; then
 	step "TypeScript SDK client through xaactl proxy"
 	scripts/ts-client-test.sh
+fi
+
+if [ "$quick" -eq 0 ]; then
+	step "DPoP proofs checked by an independent verifier (oidc-provider)"
+	scripts/dpop-interop.sh
 fi
 
 if [ "$quick" -eq 0 ]; then
