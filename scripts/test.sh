@@ -2,8 +2,9 @@
 # test.sh is the project's one test command: formatting, vet, staticcheck,
 # the generated-code check, every Go test with the race detector, the
 # TypeScript SDK client test of xaactl proxy, DPoP proofs against
-# oidc-provider, and the official MCP conformance scenario. It installs what it needs when missing:
-# Debian packages when run as root, Go tools and npm packages into .cache/.
+# oidc-provider, and the official MCP conformance scenario. It installs
+# what it needs when missing: Debian packages when run as root, Go tools
+# and npm packages into .cache/.
 #
 # Usage: scripts/test.sh [--quick]   (--quick skips staticcheck, the TypeScript
 #                                     client test, the DPoP interop check and

@@ -42,6 +42,18 @@
 // sent, e.g. exactly one token exchange and its exact parameters. All of it
 // is safe for concurrent use.
 //
+// # DPoP
+//
+// With Options.DPoP.Enabled the three servers speak RFC 9449: a proof at
+// the token exchange binds the ID-JAG (cnf.jkt), the AS binds access tokens
+// to the proof key (token_type DPoP) and refuses a bound ID-JAG without a
+// proof of that key, and the MCP server takes "Authorization: DPoP" with a
+// proof and refuses a bound token sent as Bearer. Every rule of RFC 9449
+// §4.3 is checked, and a refusal names the [ProofRule] it broke. Nonces
+// can be required per endpoint and rotated ([DPoPOptions],
+// [Testbed.RotateDPoPNonce]); [ForgeProof] makes proofs that are wrong in
+// one chosen way; [Testbed.DPoPCounters] counts what each verifier saw.
+//
 // # Caveats
 //
 // Time comes from Options.Now for every issuance and check, but latency
