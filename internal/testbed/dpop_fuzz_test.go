@@ -47,7 +47,7 @@ func FuzzDPoPProof(f *testing.F) {
 	opts := DPoPOptions{}.withDefaults()
 	req := proofRequest{method: "POST", target: target, accessToken: token}
 	f.Fuzz(func(t *testing.T, proof string) {
-		s := &dpopServer{ep: EndpointMCP, opts: opts, algs: opts.algs(), now: func() time.Time { return now }, replay: newJTICache(8)}
+		s := &dpopServer{opts: opts, algs: opts.algs(), now: func() time.Time { return now }, replay: newJTICache(8)}
 		r, _ := http.NewRequest(http.MethodPost, target, nil)
 		r.Header.Set("DPoP", proof)
 		jkt, perr := s.verify(r, req)

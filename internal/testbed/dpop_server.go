@@ -24,7 +24,7 @@ func newDPoPState(tb *Testbed) *dpopState {
 	}
 	s := &dpopState{opts: o, at: map[Endpoint]*dpopServer{}}
 	for _, ep := range dpopNonceEndpoints {
-		srv := &dpopServer{ep: ep, opts: o, algs: o.algs(), now: tb.opts.Now, replay: newJTICache(o.ReplayCacheSize)}
+		srv := &dpopServer{opts: o, algs: o.algs(), now: tb.opts.Now, replay: newJTICache(o.ReplayCacheSize)}
 		if slices.Contains(o.RequireNonce, ep) {
 			srv.nonce = &nonceIssuer{every: o.RotateNonceEvery}
 			srv.nonce.rotate()
@@ -45,7 +45,6 @@ func (s *dpopState) server(ep Endpoint) *dpopServer {
 // dpopServer verifies proofs sent to one endpoint, with that endpoint's
 // nonce and replay memory.
 type dpopServer struct {
-	ep     Endpoint
 	opts   DPoPOptions
 	algs   []jose.SignatureAlgorithm
 	now    func() time.Time
