@@ -4,20 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/xaad-dev/xaad/internal/errinfo"
 	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 )
 
 // ErrorDomain is the google.rpc.ErrorInfo domain of errors from the daemon.
-const ErrorDomain = "xaad.dev"
-
-// reasonPrefix is stripped from xaadv1.Reason names on the wire.
-const reasonPrefix = "REASON_"
+const ErrorDomain = errinfo.Domain
 
 // Error is a failure reported by the daemon: a gRPC status plus the reason
 // the daemon attached. Its message is safe to show a person and never holds
@@ -70,10 +66,7 @@ func (e *Error) Is(target error) bool {
 // ReasonCode returns Reason as the API enum, or REASON_UNSPECIFIED when the
 // daemon sent none or one this client does not know yet.
 func (e *Error) ReasonCode() xaadv1.Reason {
-	if e.Reason == "" {
-		return xaadv1.Reason_REASON_UNSPECIFIED
-	}
-	return xaadv1.Reason(xaadv1.Reason_value[reasonPrefix+e.Reason])
+	return errinfo.ParseReason(e.Reason)
 }
 
 // UnreachableError reports that the daemon's socket could not be reached.
@@ -144,14 +137,7 @@ func fromRPC(err error, socket string) error {
 		return err
 	}
 	e := &Error{Code: st.Code(), Message: st.Message(), status: st}
-	for _, d := range st.Details() {
-		info, ok := d.(*errdetails.ErrorInfo)
-		if ok && info.GetDomain() == ErrorDomain {
-			e.Reason = strings.TrimPrefix(info.GetReason(), reasonPrefix)
-			e.Metadata = info.GetMetadata()
-			break
-		}
-	}
+	e.Reason, e.Metadata, _ = errinfo.FromStatus(st)
 	// The daemon always attaches a reason, so UNAVAILABLE without one comes
 	// from the gRPC transport: nobody answered on the socket.
 	if e.Code == codes.Unavailable && e.Reason == "" {

@@ -5,30 +5,18 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
-	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/xaad-dev/xaad/internal/paths"
 )
 
 // DefaultSocketPath returns the socket the daemon listens on by default:
 // $XAAD_SOCKET when set, else $XDG_RUNTIME_DIR/xaad/xaad.sock, else
 // /run/user/UID/xaad/xaad.sock (where systemd puts XDG_RUNTIME_DIR for a
-// logged-in user).
-func DefaultSocketPath() string {
-	return defaultSocketPath(os.Getenv, os.Getuid())
-}
-
-func defaultSocketPath(getenv func(string) string, uid int) string {
-	if p := getenv("XAAD_SOCKET"); p != "" {
-		return p
-	}
-	dir := getenv("XDG_RUNTIME_DIR")
-	if dir == "" {
-		dir = filepath.Join("/run/user", strconv.Itoa(uid))
-	}
-	return filepath.Join(dir, "xaad", "xaad.sock")
-}
+// logged-in user). A relative XDG_RUNTIME_DIR is ignored, as the XDG base
+// directory spec requires. `xaad run` resolves its default the same way.
+func DefaultSocketPath() string { return paths.Socket() }
 
 // dialUnix connects to the daemon's socket and checks that the process on the
 // other end runs as the caller or as root. The check matters because Login

@@ -1,22 +1,27 @@
 package client
 
-import "testing"
+import (
+	"os"
+	"strconv"
+	"testing"
+)
 
+// The client dials where the daemon listens: both ask internal/paths,
+// which ignores a relative XDG_RUNTIME_DIR as the XDG spec requires.
 func TestDefaultSocketPath(t *testing.T) {
 	tests := []struct {
-		name string
-		env  map[string]string
-		want string
+		name, socket, runtime, want string
 	}{
-		{"explicit", map[string]string{"XAAD_SOCKET": "/x/y.sock", "XDG_RUNTIME_DIR": "/run/user/7"}, "/x/y.sock"},
-		{"xdg", map[string]string{"XDG_RUNTIME_DIR": "/run/user/7"}, "/run/user/7/xaad/xaad.sock"},
-		{"fallback", nil, "/run/user/1234/xaad/xaad.sock"},
+		{"explicit", "/x/y.sock", "/run/user/7", "/x/y.sock"},
+		{"xdg", "", "/run/user/7", "/run/user/7/xaad/xaad.sock"},
+		{"relative ignored", "", "rel", "/run/user/" + strconv.Itoa(os.Getuid()) + "/xaad/xaad.sock"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := defaultSocketPath(func(k string) string { return tt.env[k] }, 1234)
-			if got != tt.want {
-				t.Errorf("defaultSocketPath = %q, want %q", got, tt.want)
+			t.Setenv("XAAD_SOCKET", tt.socket)
+			t.Setenv("XDG_RUNTIME_DIR", tt.runtime)
+			if got := DefaultSocketPath(); got != tt.want {
+				t.Errorf("DefaultSocketPath = %q, want %q", got, tt.want)
 			}
 		})
 	}

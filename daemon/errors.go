@@ -4,15 +4,15 @@ import (
 	"context"
 	"errors"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/xaad-dev/xaad/broker"
+	"github.com/xaad-dev/xaad/internal/errinfo"
 )
 
 // ErrorDomain is the ErrorInfo domain of every xaad error.
-const ErrorDomain = "xaad.dev"
+const ErrorDomain = errinfo.Domain
 
 // codeOf maps each broker reason to the gRPC code a client branches on.
 var codeOf = map[broker.Reason]codes.Code{
@@ -52,11 +52,7 @@ func toStatus(err error) error {
 }
 
 func withReason(code codes.Code, reason, msg string) error {
-	st := status.New(code, msg)
-	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain}); err == nil {
-		st = d
-	}
-	return st.Err()
+	return errinfo.Status(code, reason, msg).Err()
 }
 
 func invalidArgument(msg string) error {

@@ -1,25 +1,23 @@
 package storage
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+
+	"github.com/xaad-dev/xaad/internal/paths"
 )
 
-// DefaultPath returns $XDG_STATE_HOME/xaad/xaad.db, or
+// FileName is the database file in the daemon's state folder.
+const FileName = "xaad.db"
+
+// DefaultPath returns the database in the default state folder
+// ([paths.StateDir]): $XDG_STATE_HOME/xaad/xaad.db, or
 // ~/.local/state/xaad/xaad.db when XDG_STATE_HOME is unset or relative (the
 // XDG base directory spec says relative values are to be ignored).
 func DefaultPath() (string, error) {
-	if dir := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(dir) {
-		return filepath.Join(dir, "xaad", "xaad.db"), nil
-	}
-	home, err := os.UserHomeDir()
+	dir, err := paths.StateDir()
 	if err != nil {
 		return "", fmt.Errorf("default database path: %w", err)
 	}
-	if home == "" {
-		return "", errors.New("default database path: no home directory")
-	}
-	return filepath.Join(home, ".local", "state", "xaad", "xaad.db"), nil
+	return filepath.Join(dir, FileName), nil
 }
