@@ -2,83 +2,61 @@ package daemon
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
+
+	"github.com/xaad-dev/xaad/internal/auditlog"
+	"github.com/xaad-dev/xaad/internal/clock"
 )
 
-// AuditFile is the audit log in the state folder. Older entries rotate to
-// AuditFile.1 (newest) ... AuditFile.<auditKeep> (oldest).
-const AuditFile = "audit.jsonl"
+// auditMaxSize is the size at which the log rotates: with Keep old files,
+// the history is 24 MiB, about 100,000 events.
+const auditMaxSize = 4 << 20
 
-const (
-	auditMaxSize = 4 << 20 // bytes before rotating: about 20,000 events
-	auditKeep    = 5
-)
+// auditQueue bounds the events waiting for the writer; a full queue makes
+// requests wait rather than drop an audit event.
+const auditQueue = 1024
 
-// AuditEvent is one line of the audit log: who asked for what and how it
-// went. It holds a short fingerprint of a token handed out
-// (broker.Fingerprint), never the token. xaactl audit reads these lines
-// (cmd/xaactl/cli/audit.go keeps its own copy of the shape, so the CLI
-// links none of the daemon); fields are only ever added.
-type AuditEvent struct {
-	Time      time.Time   `json:"time"`
-	Operation string      `json:"op"`
-	Server    string      `json:"server,omitempty"`
-	Outcome   string      `json:"outcome"` // ok, denied or error
-	Reason    string      `json:"reason,omitempty"`
-	Caller    AuditCaller `json:"caller"`
-	TokenFP   string      `json:"token_fp,omitempty"`
-}
-
-// AuditCaller is the calling process as the daemon saw it at accept.
-type AuditCaller struct {
-	PID    int32  `json:"pid"`
-	UID    uint32 `json:"uid"`
-	Exe    string `json:"exe,omitempty"`
-	SHA256 string `json:"exe_sha256,omitempty"`
-	// ExeError says why Exe is missing (the caller exited first, ...).
-	ExeError string `json:"exe_error,omitempty"`
-}
-
-// auditLog appends JSON lines to a 0600 file and rotates it by size. It is
-// safe for concurrent use. A write failure is logged and does not fail the
-// request: the audit log records, the policy decides.
-// auditLog appends events from a writer goroutine: a request only encodes
-// its line and queues it, so the audit costs the cached GetToken path no
-// system call; the writer batches whatever is queued into one write. A
-// crash loses at most the lines queued in the last moment, never half a
-// line.
+// auditLog appends records (internal/auditlog) to a 0600 file from a writer
+// goroutine, [auditLog.Run]: a request only encodes its record and queues
+// it, so the audit costs the cached GetToken path no system call; the
+// writer batches whatever is queued into one write. A crash loses at most
+// the records queued in the last moment, never half a line. A write
+// failure is logged and does not fail the request: the audit log records,
+// the policy decides. What one caller can fill is bounded (auditBudget),
+// so a flood cannot rotate the history away.
 type auditLog struct {
-	// mu guards closed and the sends on lines: Close waits for senders.
+	// mu guards closed and the sends on queue: closing waits for senders.
 	mu     sync.RWMutex
 	closed bool
-	lines  chan []byte
-	done   chan struct{}
+	queue  chan auditItem
 
-	// Owned by the writer goroutine (and Close after it ended).
+	// Owned by the writer goroutine (and close, once it has ended).
 	path    string
 	f       *os.File
 	size    int64
 	maxSize int64
+	clock   clock.Clock
 	log     *slog.Logger
+	budget  *auditBudget
 }
 
-// auditQueue bounds the lines waiting for the writer; a full queue makes
-// requests wait rather than drop an audit event.
-const auditQueue = 1024
+// auditItem is a queued event, cleaned, and its encoded line.
+type auditItem struct {
+	ev   auditlog.Event
+	line []byte
+}
 
-func openAudit(stateDir string, log *slog.Logger) (*auditLog, error) {
-	a := &auditLog{path: filepath.Join(stateDir, AuditFile), maxSize: auditMaxSize, log: log,
-		lines: make(chan []byte, auditQueue), done: make(chan struct{})}
+func newAuditLog(stateDir string, c clock.Clock, log *slog.Logger) (*auditLog, error) {
+	a := &auditLog{path: filepath.Join(stateDir, auditlog.File), maxSize: auditMaxSize, clock: c, log: log,
+		queue: make(chan auditItem, auditQueue), budget: newAuditBudget()}
 	if err := a.open(); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
-	go a.run()
 	return a, nil
 }
 
@@ -96,40 +74,75 @@ func (a *auditLog) open() error {
 	return nil
 }
 
-func (a *auditLog) write(ev AuditEvent) {
-	line, err := json.Marshal(ev)
-	if err != nil {
-		return // plain strings and numbers: cannot happen
-	}
-	line = append(line, '\n')
+// write queues ev. It is safe for concurrent use, and a no-op once the
+// log is closed.
+func (a *auditLog) write(ev auditlog.Event) {
+	ev = ev.Clean()
+	it := auditItem{ev: ev, line: auditlog.EncodeClean(ev)}
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	if !a.closed {
-		a.lines <- line
+		a.queue <- it
 	}
 }
 
-// run writes queued lines until Close, each batch in one write (O_APPEND:
-// a reader never sees half a line from this process).
-func (a *auditLog) run() {
-	defer close(a.done)
+// Run writes queued records until ctx ends, then writes what is still
+// queued and closes the file. Each window of the clock it writes what the
+// budget folded.
+func (a *auditLog) Run(ctx context.Context) error {
+	window := a.clock.NewTicker(auditWindow)
+	defer window.Stop()
+	stop := context.AfterFunc(ctx, a.closeQueue)
+	defer stop()
 	var batch []byte
-	for line := range a.lines {
-		batch = append(batch[:0], line...)
-	more:
-		for len(batch) < 64<<10 {
-			select {
-			case l, ok := <-a.lines:
-				if !ok {
-					break more
-				}
-				batch = append(batch, l...)
-			default:
-				break more
+	for {
+		select {
+		case it, ok := <-a.queue:
+			if !ok {
+				a.flushFolded()
+				a.closeFile()
+				return nil
 			}
+			batch = a.take(batch[:0], it)
+			a.append(batch)
+		case <-window.C():
+			a.flushFolded()
 		}
-		a.append(batch)
 	}
+}
+
+// take adds it and whatever else is queued (up to 64 KiB) to batch,
+// leaving out what the budget folds.
+func (a *auditLog) take(batch []byte, it auditItem) []byte {
+	for {
+		if a.budget.admit(it.ev, len(it.line)) {
+			batch = append(batch, it.line...)
+		} else if a.budget.foldedNow == 1 {
+			a.log.Warn("a caller exceeds its share of the audit log; folding its repeated events into counted records",
+				slog.Int("pid", int(it.ev.Caller.PID)), slog.String("exe", it.ev.Caller.Exe))
+		}
+		if len(batch) >= 64<<10 {
+			return batch
+		}
+		var ok bool
+		select {
+		case it, ok = <-a.queue:
+			if !ok {
+				return batch
+			}
+		default:
+			return batch
+		}
+	}
+}
+
+// flushFolded writes the counted records of the window that ended.
+func (a *auditLog) flushFolded() {
+	var batch []byte
+	for _, ev := range a.budget.endWindow() {
+		batch = append(batch, auditlog.EncodeClean(ev)...)
+	}
+	a.append(batch)
 }
 
 // append writes batch (whole lines), rotating first whenever the next line
@@ -160,13 +173,13 @@ func (a *auditLog) append(batch []byte) {
 	}
 }
 
-// rotate shifts AuditFile.N to .N+1 (dropping the oldest) and starts a new
+// rotate shifts File.N to .N+1 (dropping the oldest) and starts a new
 // file. Called by the writer goroutine.
 func (a *auditLog) rotate() error {
 	a.f.Close()
 	a.f = nil
-	os.Remove(fmt.Sprintf("%s.%d", a.path, auditKeep))
-	for i := auditKeep - 1; i >= 1; i-- {
+	os.Remove(fmt.Sprintf("%s.%d", a.path, auditlog.Keep))
+	for i := auditlog.Keep - 1; i >= 1; i-- {
 		os.Rename(fmt.Sprintf("%s.%d", a.path, i), fmt.Sprintf("%s.%d", a.path, i+1))
 	}
 	if err := os.Rename(a.path, a.path+".1"); err != nil {
@@ -175,21 +188,27 @@ func (a *auditLog) rotate() error {
 	return a.open()
 }
 
-// Close writes what is queued and closes the file.
-func (a *auditLog) Close() error {
+// closeQueue makes write a no-op and ends Run once the queue is drained.
+func (a *auditLog) closeQueue() {
 	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		return nil
+	defer a.mu.Unlock()
+	if !a.closed {
+		a.closed = true
+		close(a.queue)
 	}
-	a.closed = true
-	close(a.lines)
-	a.mu.Unlock()
-	<-a.done
-	if a.f == nil {
-		return nil
+}
+
+func (a *auditLog) closeFile() {
+	if a.f != nil {
+		if err := a.f.Close(); err != nil {
+			a.log.Error("cannot close the audit log", slog.String("path", a.path), slog.Any("error", err))
+		}
+		a.f = nil
 	}
-	err := a.f.Close()
-	a.f = nil
-	return err
+}
+
+// close is for a log whose Run never ran (a daemon built and not run).
+func (a *auditLog) close() {
+	a.closeQueue()
+	a.closeFile()
 }

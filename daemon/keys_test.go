@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/xaad-dev/xaad/daemon/keys"
 	"github.com/xaad-dev/xaad/storage"
 )
 
@@ -39,16 +41,27 @@ func mustOpenStore(t *testing.T, state string, d DaemonSection) *openedStore {
 	return st
 }
 
+// writeKey writes a key file as the file provider does (base64, 0600).
+func writeKey(t *testing.T, path string, key []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestKeyFromSystemdCredential(t *testing.T) {
 	state, keyFile := keyEnv(t)
 	creds := t.TempDir()
 	key := bytes.Repeat([]byte{0x42}, storage.KeySize) // raw bytes, as `head -c 32 /dev/urandom` makes
-	if err := os.WriteFile(filepath.Join(creds, CredentialName), key, 0o400); err != nil {
+	if err := os.WriteFile(filepath.Join(creds, keys.CredentialName), key, 0o400); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("CREDENTIALS_DIRECTORY", creds)
 	st := mustOpenStore(t, state, DaemonSection{})
-	if st.source.name() != ProviderSystemd || st.db.KeyID() != storage.KeyID(key) || len(st.warnings) != 0 {
+	if st.source.Provider() != keys.Systemd || st.db.KeyID() != storage.KeyID(key) || len(st.warnings) != 0 {
 		t.Fatalf("source %s, key %s, warnings %q", st.source, st.db.KeyID(), st.warnings)
 	}
 	st.db.Close()
@@ -67,7 +80,7 @@ func TestKeyFromSystemdCredential(t *testing.T) {
 func TestKeyFileProvider(t *testing.T) {
 	state, keyFile := keyEnv(t)
 	st := mustOpenStore(t, state, DaemonSection{})
-	if st.source.name() != ProviderFile || len(st.warnings) != 1 || !strings.Contains(st.warnings[0], "weakest") {
+	if st.source.Provider() != keys.File || len(st.warnings) != 1 || !strings.Contains(st.warnings[0], "weakest") {
 		t.Fatalf("source %s, warnings %q", st.source, st.warnings)
 	}
 	id := st.db.KeyID()
@@ -96,16 +109,14 @@ func TestKeyFileProvider(t *testing.T) {
 
 func TestKeyFileRefusals(t *testing.T) {
 	state, _ := keyEnv(t)
-	inside := DaemonSection{KeyProvider: ProviderFile, KeyFile: filepath.Join(state, "k")}
+	inside := DaemonSection{KeyProvider: keys.File, KeyFile: filepath.Join(state, "k")}
 	if _, err := openStore(state, inside, discard(), t0); err == nil || !strings.Contains(err.Error(), "inside the state folder") {
 		t.Fatalf("key file in the state folder: %v", err)
 	}
 	loose := filepath.Join(t.TempDir(), "k")
-	if err := writeKeyFile(loose, storage.NewKey()); err != nil {
-		t.Fatal(err)
-	}
+	writeKey(t, loose, storage.NewKey())
 	os.Chmod(loose, 0o644)
-	if _, err := openStore(state, DaemonSection{KeyProvider: ProviderFile, KeyFile: loose}, discard(), t0); err == nil || !strings.Contains(err.Error(), "readable by others") {
+	if _, err := openStore(state, DaemonSection{KeyProvider: keys.File, KeyFile: loose}, discard(), t0); err == nil || !strings.Contains(err.Error(), "readable by others") {
 		t.Fatalf("world-readable key file: %v", err)
 	}
 }
@@ -123,9 +134,7 @@ func TestWrongOrMissingKeyRefusesUntouched(t *testing.T) {
 	path := filepath.Join(state, DBName)
 	before, _ := os.ReadFile(path)
 
-	if err := writeKeyFile(keyFile, storage.NewKey()); err != nil {
-		t.Fatal(err)
-	}
+	writeKey(t, keyFile, storage.NewKey())
 	_, err := openStore(state, DaemonSection{}, discard(), t0)
 	if !errors.Is(err, storage.ErrWrongKey) || !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "changed nothing") {
 		t.Fatalf("wrong key: %v", err)
@@ -192,73 +201,5 @@ func flipLastByte(t *testing.T, path, bucket, key string) {
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-}
-
-// `xaad rekey --key-provider file` moving the key out of another provider
-// (here a systemd credential) when no key file existed: a crash after the
-// database was re-sealed but before PATH.new became PATH must not strand
-// the database. The next start finds the key in PATH.new and commits it;
-// a PATH.new holding some other key is neither used nor touched.
-func TestKeyFileRecoversInterruptedMove(t *testing.T) {
-	state, keyFile := keyEnv(t)
-	creds := t.TempDir()
-	oldKey := storage.NewKey()
-	if err := os.WriteFile(filepath.Join(creds, CredentialName), []byte(encodeKey(oldKey)), 0o400); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("CREDENTIALS_DIRECTORY", creds)
-	st := mustOpenStore(t, state, DaemonSection{})
-	if st.source.name() != ProviderSystemd {
-		t.Fatalf("first start used %s", st.source)
-	}
-	st.db.Close()
-
-	// What Rekey does up to the crash: the new key pending in the file
-	// provider, the database re-sealed under it; no commit.
-	to := fileSource{path: keyFile}
-	newKey := storage.NewKey()
-	if err := to.storePending(newKey); err != nil {
-		t.Fatal(err)
-	}
-	db, err := storage.Open(filepath.Join(state, DBName), &storage.Options{Key: oldKey, LockTimeout: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Rekey(newKey); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("key file before recovery: %v", err)
-	}
-
-	// A pending key of another id is not the one: refused, nothing moved.
-	if err := writeKeyFile(keyFile+".new", storage.NewKey()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := openStore(state, DaemonSection{}, discard(), t0); !errors.Is(err, storage.ErrWrongKey) {
-		t.Fatalf("with an unrelated PATH.new: %v, want ErrWrongKey", err)
-	}
-	if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("an unrelated PATH.new was committed: %v", err)
-	}
-
-	for _, d := range []DaemonSection{{}, {KeyProvider: ProviderFile}} {
-		if err := to.storePending(newKey); err != nil {
-			t.Fatal(err)
-		}
-		os.Remove(keyFile)
-		st = mustOpenStore(t, state, d)
-		if st.source.name() != ProviderFile || st.db.KeyID() != storage.KeyID(newKey) {
-			t.Fatalf("key_provider %q: opened with %s from %s, want %s from the key file", d.KeyProvider, st.db.KeyID(), st.source, storage.KeyID(newKey))
-		}
-		st.db.Close()
-		if k, err := readKeyFile(keyFile); err != nil || !bytes.Equal(k, newKey) {
-			t.Fatalf("key_provider %q: the pending key was not committed to %s: %v", d.KeyProvider, keyFile, err)
-		}
-		if _, err := os.Stat(keyFile + ".new"); !errors.Is(err, os.ErrNotExist) {
-			t.Fatalf("key_provider %q: %s.new left behind: %v", d.KeyProvider, keyFile, err)
-		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"log/slog"
 
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -83,16 +82,3 @@ func loginEventProto(ev broker.LoginEvent) *xaadv1.LoginResponse {
 	}
 }
 
-// startIdentityRefresh runs the broker's ID token refresh loop until the
-// returned stop is called.
-func startIdentityRefresh(ctx context.Context, b *broker.Broker, log *slog.Logger) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := b.RunIdentityRefresh(ctx); err != nil {
-			log.Error("ID token refresh stopped", slog.Any("error", err))
-		}
-	}()
-	return func() { cancel(); <-done }
-}

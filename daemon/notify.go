@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"sync"
@@ -66,6 +67,13 @@ func (n *notifier) connLocked() (*dbus.Conn, error) {
 	}
 	n.conn = conn
 	return conn, nil
+}
+
+// Run keeps the notifier until ctx ends, then closes its bus connection.
+func (n *notifier) Run(ctx context.Context) error {
+	<-ctx.Done()
+	n.close()
+	return nil
 }
 
 func (n *notifier) close() {

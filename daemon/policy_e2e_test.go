@@ -1,7 +1,8 @@
 package daemon_test
 
 import (
-	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/xaad-dev/xaad/client"
 	"github.com/xaad-dev/xaad/daemon"
+	"github.com/xaad-dev/xaad/internal/auditlog"
 )
 
 // Two builds of one small client: the one at the allowed path gets a
@@ -61,16 +63,8 @@ func TestCallerPolicy(t *testing.T) {
 
 	// The audit writer flushes its queue when the daemon stops.
 	stop()
-	raw, err := os.ReadFile(filepath.Join(e.state, daemon.AuditFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]daemon.AuditEvent{}
-	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
-		var ev daemon.AuditEvent
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatal(err)
-		}
+	seen := map[string]auditlog.Event{}
+	for _, ev := range readAuditFile(t, filepath.Join(e.state, auditlog.File)) {
 		if ev.Operation == "GetToken" {
 			seen[ev.Caller.Exe] = ev
 		}
@@ -81,4 +75,31 @@ func TestCallerPolicy(t *testing.T) {
 	if ev := seen[refused]; ev.Outcome != "denied" || ev.Reason != daemon.ReasonPeerNotAllowed || ev.TokenFP != "" {
 		t.Errorf("audit of the refused client: %+v", ev)
 	}
+}
+
+// readAuditFile reads every record of one audit file, failing on a line
+// that is not one.
+func readAuditFile(t *testing.T, path string) []auditlog.Event {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := auditlog.NewReader(f)
+	var out []auditlog.Event
+	for {
+		ev, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ev)
+	}
+	if r.Skipped() != 0 {
+		t.Fatalf("%s: %d lines are not records", path, r.Skipped())
+	}
+	return out
 }

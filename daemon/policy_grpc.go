@@ -2,40 +2,59 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
-	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
 
 	"github.com/xaad-dev/xaad/broker"
+	"github.com/xaad-dev/xaad/internal/auditlog"
+	"github.com/xaad-dev/xaad/internal/clock"
+	"github.com/xaad-dev/xaad/internal/errinfo"
 	"github.com/xaad-dev/xaad/internal/peercred"
 	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 )
 
-// methodRule says how the guard treats one RPC. Every method of
-// XaadService must have an entry (TestEveryMethodHasARule); health and
-// reflection, which carry no credentials, have none and are only
-// uid-checked.
+// methodRule says how the guard treats one RPC. A method without a rule
+// is refused (denyUnknown): a method added to the API without a decision
+// about it cannot slip past the policy. TestEveryMethodHasARule checks
+// every method the daemon's server registers.
 type methodRule struct {
 	audit bool // write an audit event
 	token bool // hands out token material: the caller policy applies
 }
 
-var methodRules = map[string]methodRule{
-	xaadv1.XaadService_GetToken_FullMethodName:     {audit: true, token: true},
-	xaadv1.XaadService_GetAssertion_FullMethodName: {audit: true, token: true},
-	xaadv1.XaadService_WatchTokens_FullMethodName:  {audit: true, token: true},
-	xaadv1.XaadService_Login_FullMethodName:        {audit: true},
-	xaadv1.XaadService_Logout_FullMethodName:       {audit: true},
-	xaadv1.XaadService_AddServer_FullMethodName:    {audit: true},
-	xaadv1.XaadService_RemoveServer_FullMethodName: {audit: true},
-	xaadv1.XaadService_Status_FullMethodName:       {},
-	xaadv1.XaadService_ListServers_FullMethodName:  {},
+var methodRules = rulesFor()
+
+func rulesFor() map[string]methodRule {
+	r := map[string]methodRule{
+		xaadv1.XaadService_GetToken_FullMethodName:     {audit: true, token: true},
+		xaadv1.XaadService_GetAssertion_FullMethodName: {audit: true, token: true},
+		xaadv1.XaadService_WatchTokens_FullMethodName:  {audit: true, token: true},
+		xaadv1.XaadService_Login_FullMethodName:        {audit: true},
+		xaadv1.XaadService_Logout_FullMethodName:       {audit: true},
+		xaadv1.XaadService_AddServer_FullMethodName:    {audit: true},
+		xaadv1.XaadService_RemoveServer_FullMethodName: {audit: true},
+		xaadv1.XaadService_Status_FullMethodName:       {},
+		xaadv1.XaadService_ListServers_FullMethodName:  {},
+	}
+	// Health and reflection carry no credentials: uid-checked only.
+	for _, sd := range []*grpc.ServiceDesc{&healthpb.Health_ServiceDesc, &reflectionv1.ServerReflection_ServiceDesc, &reflectionv1alpha.ServerReflection_ServiceDesc} {
+		for _, m := range sd.Methods {
+			r["/"+sd.ServiceName+"/"+m.MethodName] = methodRule{}
+		}
+		for _, st := range sd.Streams {
+			r["/"+sd.ServiceName+"/"+st.StreamName] = methodRule{}
+		}
+	}
+	return r
 }
 
 // guard holds the caller policy and the audit log for the interceptors.
@@ -43,16 +62,28 @@ var methodRules = map[string]methodRule{
 // one current when it starts.
 type guard struct {
 	policy atomic.Pointer[policy]
+	rules  map[string]methodRule // methodRules; tests add their own
 	audit  *auditLog
 	log    *slog.Logger
-	now    func() time.Time
+	clock  clock.Clock
+}
+
+func newGuard(audit *auditLog, c clock.Clock, log *slog.Logger) *guard {
+	return &guard{rules: methodRules, audit: audit, clock: c, log: log}
+}
+
+// denyUnknown refuses a method the rules do not know.
+func (g *guard) denyUnknown(method string) error {
+	g.log.Error("refused a method without an access rule", slog.String("method", method))
+	return withReason(codes.PermissionDenied, string(broker.ReasonInternal),
+		"permission denied: xaad has no access rule for "+method+", so it refuses it; this is a bug in xaad, please report it")
 }
 
 // auditUnary is the outermost interceptor, so refusals by the uid check
 // and the policy are recorded too.
 func (g *guard) auditUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	resp, err := h(ctx, req)
-	if methodRules[info.FullMethod].audit {
+	if rule, ok := g.rules[info.FullMethod]; !ok || rule.audit {
 		g.record(ctx, info.FullMethod, serverOf(req), resp, err)
 	}
 	return resp, err
@@ -61,7 +92,7 @@ func (g *guard) auditUnary(ctx context.Context, req any, info *grpc.UnaryServerI
 func (g *guard) auditStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	rs := &recvStream{ServerStream: ss}
 	err := h(srv, rs)
-	if methodRules[info.FullMethod].audit {
+	if rule, ok := g.rules[info.FullMethod]; !ok || rule.audit {
 		g.record(ss.Context(), info.FullMethod, serverOf(rs.first), nil, err)
 	}
 	return err
@@ -70,7 +101,11 @@ func (g *guard) auditStream(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 // policyUnary runs after the uid check and before the handler, so the
 // broker is only ever called for an allowed caller.
 func (g *guard) policyUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-	if methodRules[info.FullMethod].token {
+	rule, ok := g.rules[info.FullMethod]
+	if !ok {
+		return nil, g.denyUnknown(info.FullMethod)
+	}
+	if rule.token {
 		if err := g.check(ctx, info.FullMethod, req); err != nil {
 			return nil, err
 		}
@@ -79,7 +114,11 @@ func (g *guard) policyUnary(ctx context.Context, req any, info *grpc.UnaryServer
 }
 
 func (g *guard) policyStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-	if !methodRules[info.FullMethod].token {
+	rule, ok := g.rules[info.FullMethod]
+	if !ok {
+		return g.denyUnknown(info.FullMethod)
+	}
+	if !rule.token {
 		return h(srv, ss)
 	}
 	rs := &recvStream{ServerStream: ss, check: func(m any) error { return g.check(ss.Context(), info.FullMethod, m) }}
@@ -111,6 +150,10 @@ func (g *guard) check(ctx context.Context, method string, req any) error {
 				err = pol.decide(res, proc)
 			}
 		}
+	default:
+		// A token-bearing request this check cannot read: which server it
+		// is for is unknown, so no rule can allow it.
+		err = &errPeerNotAllowed{fmt.Sprintf("xaad cannot tell which MCP server a %T is for, so it refuses it", req)}
 	}
 	if err == nil {
 		return nil
@@ -128,7 +171,7 @@ func (g *guard) check(ctx context.Context, method string, req any) error {
 func (g *guard) setPolicy(p *policy) { g.policy.Store(p) }
 
 func (g *guard) record(ctx context.Context, method, server string, resp any, err error) {
-	ev := AuditEvent{Time: g.now().UTC(), Operation: method[strings.LastIndexByte(method, '/')+1:], Server: server, Outcome: "ok"}
+	ev := auditlog.Event{Time: g.clock.Now().UTC(), Operation: method[strings.LastIndexByte(method, '/')+1:], Server: server, Outcome: auditlog.OutcomeOK}
 	if cred, ok := peercred.FromContext(ctx); ok {
 		ev.Caller.PID, ev.Caller.UID = cred.PID, cred.UID
 	}
@@ -140,14 +183,12 @@ func (g *guard) record(ctx context.Context, method, server string, resp any, err
 	}
 	if err != nil {
 		st := status.Convert(err)
-		ev.Outcome, ev.Reason = "error", st.Code().String()
+		ev.Outcome, ev.Reason = auditlog.OutcomeError, st.Code().String()
 		if st.Code() == codes.PermissionDenied || st.Code() == codes.Unauthenticated {
-			ev.Outcome = "denied"
+			ev.Outcome = auditlog.OutcomeDenied
 		}
-		for _, d := range st.Details() {
-			if ei, ok := d.(*errdetails.ErrorInfo); ok {
-				ev.Reason = ei.GetReason()
-			}
+		if reason, _, ok := errinfo.FromStatus(st); ok {
+			ev.Reason = reason
 		}
 	}
 	switch r := resp.(type) {

@@ -1,17 +1,14 @@
 package daemon
 
 import (
-	"bufio"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/xaad-dev/xaad/daemon/keys"
 	"github.com/xaad-dev/xaad/internal/peercred"
-	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 )
 
 const sumA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -86,80 +83,6 @@ func TestAllowedClientPathResolved(t *testing.T) {
 	}
 }
 
-// Every RPC must say whether it is audited and whether the caller policy
-// applies: a new method cannot slip past the policy by omission.
-func TestEveryMethodHasARule(t *testing.T) {
-	sd := xaadv1.XaadService_ServiceDesc
-	var names []string
-	for _, m := range sd.Methods {
-		names = append(names, m.MethodName)
-	}
-	for _, s := range sd.Streams {
-		names = append(names, s.StreamName)
-	}
-	for _, n := range names {
-		if _, ok := methodRules["/"+sd.ServiceName+"/"+n]; !ok {
-			t.Errorf("method %s has no entry in methodRules (policy_grpc.go)", n)
-		}
-	}
-	if len(methodRules) != len(names) {
-		t.Errorf("methodRules has %d entries for %d methods", len(methodRules), len(names))
-	}
-}
-
-func TestAuditRotates(t *testing.T) {
-	dir := t.TempDir()
-	a, err := openAudit(dir, discard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.maxSize = 1000
-	for i := range 100 {
-		a.write(AuditEvent{Time: t0, Operation: "GetToken", Server: fmt.Sprintf("https://s%d.example/mcp", i), Outcome: "ok", TokenFP: "0123abcd"})
-	}
-	a.Close()
-	var servers []string
-	for i := auditKeep; i >= 0; i-- {
-		name := filepath.Join(dir, AuditFile)
-		if i > 0 {
-			name = fmt.Sprintf("%s.%d", name, i)
-		}
-		f, err := os.Open(name)
-		if err != nil {
-			t.Fatalf("rotated file missing: %v", err)
-		}
-		fi, _ := f.Stat()
-		if fi.Size() > 1000 || fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s: %d bytes, mode %v", name, fi.Size(), fi.Mode())
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			var ev AuditEvent
-			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			servers = append(servers, ev.Server)
-		}
-		f.Close()
-	}
-	if _, err := os.Stat(fmt.Sprintf("%s.%d", filepath.Join(dir, AuditFile), auditKeep+1)); !errors.Is(err, os.ErrNotExist) {
-		t.Error("more rotated files than auditKeep")
-	}
-	// The newest events survive, in order, with none lost in between.
-	last := servers[len(servers)-1]
-	if last != "https://s99.example/mcp" {
-		t.Fatalf("last event %s", last)
-	}
-	for i := 1; i < len(servers); i++ {
-		var a, b int
-		fmt.Sscanf(servers[i-1], "https://s%d.example/mcp", &a)
-		fmt.Sscanf(servers[i], "https://s%d.example/mcp", &b)
-		if b != a+1 {
-			t.Fatalf("events out of order or lost: %s then %s", servers[i-1], servers[i])
-		}
-	}
-}
-
 // The new keys decode from TOML and are validated with the rest.
 func TestPolicyAndKeyConfig(t *testing.T) {
 	base := "[idp]\nissuer = \"https://idp.example\"\nclient_id = \"c\"\nauth_method = \"none\"\n"
@@ -168,7 +91,7 @@ func TestPolicyAndKeyConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fc.Daemon.KeyProvider != ProviderKeyring || len(fc.Servers[0].AllowedClients) != 2 {
+	if fc.Daemon.KeyProvider != keys.Keyring || len(fc.Servers[0].AllowedClients) != 2 {
 		t.Fatalf("decoded %+v", fc)
 	}
 	_, err = ParseConfig([]byte("[daemon]\nkey_provider = \"tpm\"\nkey_file = \"rel\"\n" + base +

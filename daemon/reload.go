@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 
 	"github.com/xaad-dev/xaad/broker"
@@ -26,32 +25,34 @@ type reloader struct {
 	g        *guard // its caller policy (allowed_clients) is reloaded too
 	log      *slog.Logger
 	current  *FileConfig
+	hup      chan os.Signal
 }
 
-// handleReloads reloads on every SIGHUP until ctx ends or stop is called;
-// stop returns once no reload runs any more.
-func handleReloads(ctx context.Context, opts Options, current *FileConfig, b *broker.Broker, g *guard, log *slog.Logger) (stop func()) {
-	r := &reloader{fromFile: opts.Config == nil, flagPath: opts.ConfigPath, b: b, g: g, log: log, current: current}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				_ = r.reload(ctx)
-			}
+// newReloader starts catching SIGHUP at once: systemd may send a reload
+// as soon as the daemon says READY=1, and an uncaught SIGHUP would end the
+// process. Reloads happen in Run; stop lets the signal go.
+func newReloader(opts Options, current *FileConfig, b *broker.Broker, g *guard, log *slog.Logger) *reloader {
+	r := &reloader{fromFile: opts.Config == nil, flagPath: opts.ConfigPath, b: b, g: g, log: log, current: current,
+		hup: make(chan os.Signal, 1)}
+	signal.Notify(r.hup, syscall.SIGHUP)
+	return r
+}
+
+// Run reloads on every SIGHUP until ctx ends; a reload in progress ends
+// first.
+func (r *reloader) Run(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.hup:
+			_ = r.reload(ctx)
 		}
-	})
-	return func() {
-		signal.Stop(hup)
-		cancel()
-		wg.Wait()
 	}
 }
+
+// stop stops catching SIGHUP.
+func (r *reloader) stop() { signal.Stop(r.hup) }
 
 // reload tells systemd RELOADING=1, applies the file, then READY=1 with a
 // status line saying how it went: systemd requires the READY=1 after a
@@ -76,7 +77,13 @@ func (r *reloader) apply(ctx context.Context) error {
 	}
 	// Resolved again, as a start would: a user's own file may have
 	// appeared since.
-	r.path = firstNonEmpty(r.flagPath, ConfigToRead())
+	r.path = r.flagPath
+	if r.path == "" {
+		var err error
+		if r.path, err = ConfigToRead(); err != nil {
+			return err
+		}
+	}
 	fc, err := LoadConfig(r.path)
 	if err != nil {
 		return err

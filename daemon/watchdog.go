@@ -10,44 +10,46 @@ import (
 
 	sddaemon "github.com/coreos/go-systemd/v22/daemon"
 
-	"github.com/xaad-dev/xaad/broker"
 	"github.com/xaad-dev/xaad/daemon/socket"
+	"github.com/xaad-dev/xaad/internal/clock"
 )
 
-// Watchdog pings systemd's watchdog (WATCHDOG=1) every half of the interval
-// the unit's WatchdogSec= asks for, as long as healthy returns nil, until ctx
-// ends. A failing or hanging check stops the pings, so systemd kills and
-// restarts a daemon that is wedged rather than one that merely exited. It
-// returns at once when systemd set no watchdog for this process.
+// watchdog pings systemd's watchdog (WATCHDOG=1) every half of the
+// interval the unit's WatchdogSec= asks for, as long as its check passes.
+// A failing or hanging check stops the pings, so systemd kills and
+// restarts a daemon that is wedged rather than one that merely exited.
 //
-// For now the daemon runs it in a goroutine with a cheap check; the refresh
-// scheduler will call [PingWatchdog] from its own loop instead, so that a
-// stuck refresher is what stops the pings (anchors.md section 6, item 12).
-func Watchdog(ctx context.Context, healthy func() error, log *slog.Logger) {
-	interval := WatchdogInterval(log)
-	if interval <= 0 {
-		return
-	}
-	runWatchdog(ctx, interval/2, healthy, log)
+// Liveness is counted, never read off the wall clock: the refresh
+// scheduler's turn counter must move within stallTicks of the watchdog's
+// own ticks, which run on monotonic time. A forward clock step of hours
+// therefore changes nothing (neither the ticks nor the turns see it),
+// while a scheduler that stopped turning is caught.
+type watchdog struct {
+	clock clock.Clock
+	every time.Duration // 0: systemd set no watchdog; Run returns at once
+	turns func() uint64 // broker.Turns
+	// lock takes the broker's lock (broker.Identity), so a wedged lock
+	// hangs the check and stops the pings too.
+	lock func()
+	ping func() error // WATCHDOG=1
+	log  *slog.Logger
+	// onCheck, when set, learns each check's result (tests).
+	onCheck func(error)
 }
 
-// startWatchdog runs [Watchdog] in a goroutine; stop ends it and waits.
-func startWatchdog(ctx context.Context, healthy func() error, log *slog.Logger) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		Watchdog(ctx, healthy, log)
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
-}
+// schedulerStall is how long the scheduler loop may go without a turn
+// before the daemon counts as wedged; the loop turns at least every 30 s.
+const schedulerStall = 2 * time.Minute
 
-// WatchdogInterval is the watchdog timeout systemd set for this process
+// stopWatchdogEnv names a file; while it exists the health check fails.
+// It is a development knob (XAAD_DEBUG_* variables are undocumented) that
+// lets the systemd test prove the watchdog restarts a daemon that stops
+// pinging.
+const stopWatchdogEnv = "XAAD_DEBUG_STOP_WATCHDOG"
+
+// watchdogInterval is the watchdog timeout systemd set for this process
 // (WATCHDOG_USEC, when WATCHDOG_PID is ours), or 0 when there is none.
-func WatchdogInterval(log *slog.Logger) time.Duration {
+func watchdogInterval(log *slog.Logger) time.Duration {
 	d, err := sddaemon.SdWatchdogEnabled(false)
 	if err != nil {
 		log.Warn("ignoring a malformed systemd watchdog setting", slog.Any("error", err))
@@ -56,72 +58,77 @@ func WatchdogInterval(log *slog.Logger) time.Duration {
 	return d
 }
 
-// PingWatchdog tells systemd the daemon is alive. Outside systemd it does
-// nothing.
-func PingWatchdog() error {
+// sdPing tells systemd the daemon is alive. Outside systemd it does nothing.
+func sdPing() error {
 	_, err := socket.Notify(sddaemon.SdNotifyWatchdog)
 	return err
 }
 
-func runWatchdog(ctx context.Context, every time.Duration, healthy func() error, log *slog.Logger) {
-	t := time.NewTicker(every)
+// stallTicks is how many ticks of every without a turn mean a stall: at
+// least two, so one tick that raced the scheduler's turn never counts.
+func stallTicks(every time.Duration) int {
+	return max(int((schedulerStall+every-1)/every), 2)
+}
+
+// Run pings until ctx ends.
+func (w *watchdog) Run(ctx context.Context) error {
+	if w.every <= 0 {
+		return nil
+	}
+	t := w.clock.NewTicker(w.every)
 	defer t.Stop()
+	knob := os.Getenv(stopWatchdogEnv)
+	last, idle, stall := w.turns(), 0, stallTicks(w.every)
 	failing := false
 	for {
-		if err := healthy(); err != nil {
-			// Log once per episode: the check runs every few seconds.
-			if !failing {
-				log.Error("health check failed; no longer pinging the systemd watchdog, which will restart xaad", slog.Any("error", err))
-			}
-			failing = true
-		} else {
-			if failing {
-				log.Info("health check passes again; pinging the systemd watchdog")
-			}
-			failing = false
-			if err := PingWatchdog(); err != nil {
-				log.Warn("sd_notify WATCHDOG failed", slog.Any("error", err))
-			}
-		}
+		err := w.check(knob, idle, stall)
+		failing = w.report(err, failing)
 		select {
 		case <-ctx.Done():
-			return
-		case <-t.C:
+			return nil
+		case <-t.C():
+		}
+		if now := w.turns(); now != last {
+			last, idle = now, 0
+		} else {
+			idle++
 		}
 	}
 }
 
-// stopWatchdogEnv names a file; while it exists the health check fails.
-// It is a development knob (style.md 7.8: XAAD_DEBUG_* is undocumented) that
-// lets the systemd test prove the watchdog restarts a daemon that stops
-// pinging.
-const stopWatchdogEnv = "XAAD_DEBUG_STOP_WATCHDOG"
-
-// schedulerStall is how long the scheduler loop may go without a turn
-// before the daemon counts as wedged; the loop turns at least every 30 s.
-const schedulerStall = 2 * time.Minute
-
-// brokerHealthy is the watchdog's check: the scheduler loop must have
-// turned recently (so WATCHDOG=1 stops when the loop is stuck, not just
-// when the process is), and Identity takes the broker's lock, so a wedged
-// lock hangs the check and stops the pings too.
-func brokerHealthy(b *broker.Broker) func() error {
-	knob := os.Getenv(stopWatchdogEnv)
-	started := time.Now()
-	return func() error {
-		if knob != "" {
-			if _, err := os.Stat(knob); err == nil {
-				return errors.New(stopWatchdogEnv + " is set and its file exists")
-			}
+// check passes while the scheduler turned within stall ticks and the
+// broker's lock can be taken.
+func (w *watchdog) check(knob string, idle, stall int) error {
+	if knob != "" {
+		if _, err := os.Stat(knob); err == nil {
+			return errors.New(stopWatchdogEnv + " is set and its file exists")
 		}
-		last := b.LastTick()
-		if last.IsZero() {
-			last = started
-		}
-		if since := time.Since(last); since > schedulerStall {
-			return fmt.Errorf("the refresh scheduler has not run for %s", since.Round(time.Second))
-		}
-		b.Identity()
-		return nil
 	}
+	if idle >= stall {
+		return fmt.Errorf("the refresh scheduler has not turned for %d watchdog ticks (%s)", idle, time.Duration(idle)*w.every)
+	}
+	w.lock()
+	return nil
+}
+
+// report pings after a passing check and logs a change of state once per
+// episode (the check runs every few seconds); it returns whether the check
+// is failing.
+func (w *watchdog) report(err error, failing bool) bool {
+	if w.onCheck != nil {
+		defer w.onCheck(err)
+	}
+	if err != nil {
+		if !failing {
+			w.log.Error("health check failed; no longer pinging the systemd watchdog, which will restart xaad", slog.Any("error", err))
+		}
+		return true
+	}
+	if failing {
+		w.log.Info("health check passes again; pinging the systemd watchdog")
+	}
+	if err := w.ping(); err != nil {
+		w.log.Warn("sd_notify WATCHDOG failed", slog.Any("error", err))
+	}
+	return false
 }

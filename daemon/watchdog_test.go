@@ -2,19 +2,146 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/xaad-dev/xaad/broker"
+	"github.com/xaad-dev/xaad/broker/grant"
+	"github.com/xaad-dev/xaad/internal/clock"
 )
 
-// The loop pings after every passing check and never after a failing one.
-// The check blocks until the test answers, so every step is ordered by the
-// handshake rather than by timing; the read deadlines are hang guards.
-func TestWatchdogPingsOnlyWhileHealthy(t *testing.T) {
+// watchdogRig runs a watchdog on a fake clock; every check's result
+// arrives on checks, every ping on pings.
+type watchdogRig struct {
+	f      *clock.Fake
+	checks chan error
+	pings  atomic.Int64
+	logs   strings.Builder
+	done   chan struct{}
+}
+
+const testEvery = 15 * time.Second // WatchdogSec=30s, as the unit sets
+
+func startWatchdog(t *testing.T, f *clock.Fake, turns func() uint64) *watchdogRig {
+	t.Helper()
+	r := &watchdogRig{f: f, checks: make(chan error), done: make(chan struct{})}
+	w := &watchdog{clock: f, every: testEvery, turns: turns, lock: func() {}, log: NewLogger(&r.logs, "info"),
+		ping:    func() error { r.pings.Add(1); return nil },
+		onCheck: func(err error) { r.checks <- err }}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { defer close(r.done); _ = w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		go func() {
+			for range r.checks { // a check racing the cancel
+			}
+		}()
+		<-r.done
+	})
+	return r
+}
+
+// tick advances one watchdog interval once the ticker and the other
+// timers wanted are armed, and returns that tick's check.
+func (r *watchdogRig) tick(t *testing.T, timers int) error {
+	t.Helper()
+	r.f.WaitTimers(timers)
+	r.f.Advance(testEvery)
+	select {
+	case err := <-r.checks:
+		return err
+	case <-time.After(time.Minute): // a hang guard, not a timing assertion
+		t.Fatal("the watchdog did not check after a tick")
+		return nil
+	}
+}
+
+func idleBroker(t *testing.T, c broker.Clock) *broker.Broker {
+	t.Helper()
+	b, err := broker.New(broker.Config{
+		IdP:   broker.IdPConfig{Issuer: "https://idp.example", Auth: grant.ClientAuth{Method: grant.None, ClientID: "c"}},
+		Clock: c, Logger: discard(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A forward wall-clock step of hours (an NTP correction, a person setting
+// the clock) must not stop the pings of a daemon whose scheduler turns:
+// liveness is counted in monotonic ticks and scheduler turns. Jump moves
+// only wall time, as a clock step does.
+func TestWatchdogIgnoresWallClockSteps(t *testing.T) {
+	f := clock.NewFake(t0)
+	b := idleBroker(t, f)
+	ctx, cancel := context.WithCancel(context.Background())
+	schedDone := make(chan struct{})
+	go func() { defer close(schedDone); _ = b.Run(ctx) }()
+	defer func() { cancel(); <-schedDone }()
+
+	r := startWatchdog(t, f, b.Turns)
+	if err := <-r.checks; err != nil {
+		t.Fatalf("first check: %v", err)
+	}
+	for i := range 40 { // ten minutes, five times the stall limit
+		if i%4 == 0 {
+			f.Jump(6 * time.Hour)
+		}
+		// Two timers: the watchdog's ticker and the scheduler's sleep.
+		if err := r.tick(t, 2); err != nil {
+			t.Fatalf("tick %d after wall-clock steps: %v", i, err)
+		}
+	}
+	if got := r.pings.Load(); got != 41 {
+		t.Fatalf("%d pings in 41 checks", got)
+	}
+}
+
+// A scheduler that stops turning stops the pings once schedulerStall has
+// passed on the watchdog's own ticks, and they resume when it turns again.
+func TestWatchdogStopsWhenSchedulerStalls(t *testing.T) {
+	f := clock.NewFake(t0)
+	var turns atomic.Uint64
+	r := startWatchdog(t, f, turns.Load)
+	<-r.checks
+	stall := stallTicks(testEvery)
+	for i := 1; i < stall; i++ {
+		if err := r.tick(t, 1); err != nil {
+			t.Fatalf("tick %d of %d without a turn: %v", i, stall, err)
+		}
+	}
+	before := r.pings.Load()
+	for range 3 {
+		if err := r.tick(t, 1); err == nil || !strings.Contains(err.Error(), "has not turned") {
+			t.Fatalf("check after %s without a turn: %v", schedulerStall, err)
+		}
+	}
+	if r.pings.Load() != before {
+		t.Fatal("pinged while the scheduler was stalled")
+	}
+	turns.Add(1)
+	if err := r.tick(t, 1); err != nil {
+		t.Fatalf("after the scheduler turned again: %v", err)
+	}
+	if r.pings.Load() != before+1 {
+		t.Fatal("no ping once the scheduler turned again")
+	}
+	if got := strings.Count(r.logs.String(), "health check failed"); got != 1 {
+		t.Errorf("failure logged %d times, want once per episode:\n%s", got, r.logs.String())
+	}
+	if !strings.Contains(r.logs.String(), "health check passes again") {
+		t.Errorf("recovery not logged:\n%s", r.logs.String())
+	}
+}
+
+// The ping is WATCHDOG=1 on systemd's notify socket.
+func TestWatchdogPingReachesSystemd(t *testing.T) {
 	dir, err := os.MkdirTemp("", "xw")
 	if err != nil {
 		t.Fatal(err)
@@ -27,65 +154,28 @@ func TestWatchdogPingsOnlyWhileHealthy(t *testing.T) {
 	}
 	defer sock.Close()
 	t.Setenv("NOTIFY_SOCKET", path)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	calls, answers := make(chan struct{}), make(chan error)
-	// After cancel the check passes, so that only the test's own failures
-	// are logged.
-	healthy := func() error {
-		select {
-		case calls <- struct{}{}:
-		case <-ctx.Done():
-			return nil
-		}
-		select {
-		case err := <-answers:
-			return err
-		case <-ctx.Done():
-			return nil
-		}
+	if err := sdPing(); err != nil {
+		t.Fatal(err)
 	}
-	var logs strings.Builder
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runWatchdog(ctx, time.Millisecond, healthy, NewLogger(&logs, "info"))
-	}()
 	buf := make([]byte, 64)
-	expectPing := func() {
-		t.Helper()
-		sock.SetReadDeadline(time.Now().Add(30 * time.Second))
-		n, err := sock.Read(buf)
-		if err != nil || string(buf[:n]) != "WATCHDOG=1" {
-			t.Fatalf("want WATCHDOG=1, got %q, %v", buf[:n], err)
-		}
-	}
-	step := func(err error) { <-calls; answers <- err }
-
-	step(nil)
-	expectPing()
-	step(errors.New("wedged"))
-	step(errors.New("still wedged"))
-	<-calls // the loop is past both failed checks: any ping would be queued by now
-	sock.SetReadDeadline(time.Now())
-	if n, err := sock.Read(buf); err == nil {
-		t.Fatalf("pinged after a failed check: %q", buf[:n])
-	}
-	answers <- nil
-	expectPing()
-	cancel()
-	<-done
-	if got := strings.Count(logs.String(), "health check failed"); got != 1 {
-		t.Errorf("failure logged %d times, want once per episode:\n%s", got, logs.String())
-	}
-	if !strings.Contains(logs.String(), "health check passes again") {
-		t.Errorf("recovery not logged:\n%s", logs.String())
+	sock.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if n, err := sock.Read(buf); err != nil || string(buf[:n]) != "WATCHDOG=1" {
+		t.Fatalf("want WATCHDOG=1, got %q, %v", buf[:n], err)
 	}
 }
 
-// Outside systemd (no WATCHDOG_USEC) Watchdog returns at once.
+// Outside systemd (no WATCHDOG_USEC) there is no interval, and the
+// watchdog returns at once without checking.
 func TestWatchdogOffWithoutSystemd(t *testing.T) {
 	t.Setenv("WATCHDOG_USEC", "")
 	t.Setenv("WATCHDOG_PID", "")
-	Watchdog(context.Background(), func() error { t.Fatal("checked without a watchdog"); return nil }, NewLogger(os.Stderr, "info"))
+	if d := watchdogInterval(discard()); d != 0 {
+		t.Fatalf("interval %v outside systemd", d)
+	}
+	w := &watchdog{clock: clock.NewFake(t0), every: 0, log: discard(),
+		turns: func() uint64 { t.Fatal("checked without a watchdog"); return 0 }}
+	if err := w.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
+

@@ -1,4 +1,4 @@
-package daemon
+package keys
 
 import (
 	"os"
@@ -38,12 +38,13 @@ func TestKeyringProvider(t *testing.T) {
 	}
 	state, keyFile := keyEnv(t)
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", os.Getenv("XAAD_TEST_BUS")) // keyEnv cleared it
-	st := mustOpenStore(t, state, DaemonSection{})
-	if st.source.name() != ProviderKeyring || len(st.warnings) != 0 {
-		t.Fatalf("auto chose %s (warnings %q), want the keyring", st.source, st.warnings)
+	db, src := mustOpen(t, state, Settings{})
+	if src.Provider() != Keyring || Warning(src) != "" {
+		t.Fatalf("auto chose %s (warning %q), want the keyring", src, Warning(src))
 	}
-	id := st.db.KeyID()
-	st.db.Close()
+	id := db.KeyID()
+	db.Close()
+	path := filepath.Join(state, storage.FileName)
 	secret, err := keyring.Get(keyringService, "data-key-"+id)
 	if err != nil {
 		t.Fatalf("the key is not in the keyring: %v", err)
@@ -56,39 +57,39 @@ func TestKeyringProvider(t *testing.T) {
 	}
 
 	// Rekey within the keyring: the new item replaces the old one.
-	res, err := Rekey(RekeyOptions{Config: &FileConfig{}, StateDir: state})
+	res, err := Rekey(path, Settings{}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := keyring.Get(keyringService, "data-key-"+id); err != keyring.ErrNotFound {
 		t.Fatalf("old key still in the keyring: %v", err)
 	}
-	st = mustOpenStore(t, state, DaemonSection{})
-	if st.db.KeyID() != res.NewKeyID {
-		t.Fatalf("key %s after rekey, want %s", st.db.KeyID(), res.NewKeyID)
+	db, _ = mustOpen(t, state, Settings{})
+	if db.KeyID() != res.NewKeyID {
+		t.Fatalf("key %s after rekey, want %s", db.KeyID(), res.NewKeyID)
 	}
-	st.db.Close()
+	db.Close()
 
 	// A key missing from the keyring refuses to start and changes nothing.
 	secret, _ = keyring.Get(keyringService, "data-key-"+res.NewKeyID)
 	keyring.Delete(keyringService, "data-key-"+res.NewKeyID)
-	if _, err := openStore(state, DaemonSection{KeyProvider: ProviderKeyring}, discard(), t0); err == nil || !strings.Contains(err.Error(), res.NewKeyID) {
+	if _, _, err := open(state, Settings{Provider: Keyring}); err == nil || !strings.Contains(err.Error(), res.NewKeyID) {
 		t.Fatalf("missing keyring item: %v", err)
 	}
 	keyring.Set(keyringService, "data-key-"+res.NewKeyID, secret)
 
 	// Move the key out of the keyring into a file, and back.
-	if _, err := Rekey(RekeyOptions{Config: &FileConfig{}, StateDir: state, KeyProvider: ProviderFile}); err != nil {
+	if _, err := Rekey(path, Settings{}, File); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := keyring.Get(keyringService, "data-key-"+res.NewKeyID); err != keyring.ErrNotFound {
 		t.Fatalf("key left in the keyring after moving to a file: %v", err)
 	}
-	st = mustOpenStore(t, state, DaemonSection{})
-	if st.source.name() != ProviderFile {
-		t.Fatalf("after the move auto found the key in %s", st.source)
+	db, src = mustOpen(t, state, Settings{})
+	if src.Provider() != File {
+		t.Fatalf("after the move auto found the key in %s", src)
 	}
-	st.db.Close()
+	db.Close()
 }
 
 func reexecUnderKeyring(t *testing.T) {
