@@ -4,7 +4,7 @@ import (
 	"github.com/xaad-dev/xaad/internal/paths"
 )
 
-// DefaultConfigPath is the user's configuration,
+// DefaultConfigPath is the user's own configuration,
 // $XDG_CONFIG_HOME/xaad/config.toml (~/.config/xaad/config.toml); "" when
 // neither that variable nor a home folder is set.
 func DefaultConfigPath() string {
@@ -12,13 +12,9 @@ func DefaultConfigPath() string {
 	return p
 }
 
-// SystemConfigPath is the administrator's configuration, which the packages
-// install; a user's own file takes its place.
-const SystemConfigPath = paths.SystemConfig
-
 // ConfigToRead is the file read without --config by `xaad run`, `xaad
-// rekey`, `xaad check-config` and a reload: DefaultConfigPath, or
-// SystemConfigPath when only that one exists.
+// rekey`, `xaad check-config` and a reload: DefaultConfigPath, or the
+// administrator's /etc/xaad/config.toml when only that one exists.
 func ConfigToRead() (string, error) { return paths.ConfigToRead() }
 
 // resolveSocket is p, else the default socket (paths.Socket).

@@ -87,7 +87,12 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	}
 	path := fs.Arg(0)
 	if path == "" {
-		path = daemon.DefaultConfigPath()
+		// The file `xaad run` would read.
+		var err error
+		if path, err = daemon.ConfigToRead(); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
 	}
 	if _, err := daemon.LoadConfig(path); err != nil {
 		fmt.Fprintln(stderr, err)

@@ -22,6 +22,12 @@ import (
 // install; a user's own file takes its place.
 const SystemConfig = "/etc/xaad/config.toml"
 
+// systemConfig is where this build looks for it: SystemConfig, unless the
+// build moved it (go build -ldflags "-X
+// github.com/xaad-dev/xaad/internal/paths.systemConfig=PATH"), as a
+// distribution with another layout, or a test of the built command, may.
+var systemConfig = SystemConfig
+
 // Resolver computes the default paths from an environment. The zero value
 // is not usable; [Default] reads the process environment.
 type Resolver struct {
@@ -36,7 +42,7 @@ type Resolver struct {
 }
 
 // Default resolves against the process environment.
-var Default = Resolver{Getenv: os.Getenv, Home: os.UserHomeDir, UID: os.Getuid(), SystemConfig: SystemConfig}
+var Default = Resolver{Getenv: os.Getenv, Home: os.UserHomeDir, UID: os.Getuid(), SystemConfig: systemConfig}
 
 // xdg returns $name when it is set to an absolute path, else "".
 func (r Resolver) xdg(name string) string {

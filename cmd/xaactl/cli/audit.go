@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/xaad-dev/xaad/internal/auditlog"
+	"github.com/xaad-dev/xaad/internal/paths"
 )
 
 const auditHelp = `Usage: xaactl audit [--server URL] [--since D] [--state-dir DIR] [--json]
@@ -30,31 +32,6 @@ Examples:
   xaactl audit --json | jq -r 'select(.outcome=="denied") | .caller.exe'
 `
 
-// auditEvent is one line of the audit log. It mirrors daemon.AuditEvent,
-// whose fields are only ever added; xaactl keeps its own copy so that it
-// links none of the daemon.
-type auditEvent struct {
-	Time      time.Time `json:"time"`
-	Operation string    `json:"op"`
-	Server    string    `json:"server,omitempty"`
-	Outcome   string    `json:"outcome"`
-	Reason    string    `json:"reason,omitempty"`
-	Caller    struct {
-		PID      int32  `json:"pid"`
-		UID      uint32 `json:"uid"`
-		Exe      string `json:"exe,omitempty"`
-		SHA256   string `json:"exe_sha256,omitempty"`
-		ExeError string `json:"exe_error,omitempty"`
-	} `json:"caller"`
-	TokenFP string `json:"token_fp,omitempty"`
-}
-
-// auditFile and auditKeep match the daemon's rotation (daemon/audit.go).
-const (
-	auditFile = "audit.jsonl"
-	auditKeep = 5
-)
-
 type auditOpts struct {
 	server   string
 	since    time.Time
@@ -68,7 +45,7 @@ func parseAudit(args []string, now time.Time) (auditOpts, error) {
 	var since string
 	fs.StringVar(&o.server, "server", "", "only events for this MCP server URL")
 	fs.StringVar(&since, "since", "", "only events since: a duration (24h), today, or a date/time")
-	fs.StringVar(&o.stateDir, "state-dir", "", "the daemon's state folder (default $XDG_STATE_HOME/xaad)")
+	fs.StringVar(&o.stateDir, "state-dir", "", "the daemon's state folder (default $XDG_STATE_HOME/xaad, else ~/.local/state/xaad)")
 	fs.BoolVar(&o.json, "json", false, "print the events as JSON lines, as stored")
 	pos, err := parse(fs, args, auditHelp)
 	if err != nil {
@@ -105,16 +82,18 @@ func runAudit(_ context.Context, e *env, args []string) error {
 	}
 	dir := o.stateDir
 	if dir == "" {
-		if dir, err = defaultStateDir(); err != nil {
+		// Where the daemon keeps it (internal/paths, as the daemon asks).
+		if dir, err = paths.StateDir(); err != nil {
 			return err
 		}
 	}
-	events, err := readAudit(dir, o)
+	events, err := readAudit(dir, o, e.stderr)
 	if err != nil {
 		return err
 	}
 	if o.json {
 		enc := json.NewEncoder(e.stdout)
+		enc.SetEscapeHTML(false)
 		for _, ev := range events {
 			if err := enc.Encode(ev); err != nil {
 				return err
@@ -125,25 +104,15 @@ func runAudit(_ context.Context, e *env, args []string) error {
 	return renderAudit(e.stdout, events)
 }
 
-// defaultStateDir is the daemon's default (daemon.resolveStateDir).
-func defaultStateDir() (string, error) {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "xaad"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("cannot find the state folder: set XDG_STATE_HOME or --state-dir: %w", err)
-	}
-	return filepath.Join(home, ".local", "state", "xaad"), nil
-}
-
 // readAudit reads the rotated files oldest first, then the current one.
-// A line that does not parse (a torn last line after a crash) is skipped.
-func readAudit(dir string, o auditOpts) ([]auditEvent, error) {
-	var events []auditEvent
+// A line that is not a record (a torn last line after a crash) is skipped
+// and counted on warn. Every event comes back printable: whatever a file
+// holds, nothing of it can drive the terminal.
+func readAudit(dir string, o auditOpts, warn io.Writer) ([]auditlog.Event, error) {
+	var events []auditlog.Event
 	found := false
-	for i := auditKeep; i >= 0; i-- {
-		name := filepath.Join(dir, auditFile)
+	for i := auditlog.Keep; i >= 0; i-- {
+		name := filepath.Join(dir, auditlog.File)
 		if i > 0 {
 			name = fmt.Sprintf("%s.%d", name, i)
 		}
@@ -155,10 +124,13 @@ func readAudit(dir string, o auditOpts) ([]auditEvent, error) {
 			return nil, err
 		}
 		found = true
-		err = scanAudit(f, o, func(ev auditEvent) { events = append(events, ev) })
+		skipped, err := scanAudit(f, o, func(ev auditlog.Event) { events = append(events, ev.Printable()) })
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if skipped > 0 {
+			fmt.Fprintf(warn, "xaactl audit: %s: skipped %d lines that are not audit records (a line cut by a crash, or damage)\n", name, skipped)
 		}
 	}
 	if !found {
@@ -167,13 +139,15 @@ func readAudit(dir string, o auditOpts) ([]auditEvent, error) {
 	return events, nil
 }
 
-func scanAudit(r io.Reader, o auditOpts, add func(auditEvent)) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var ev auditEvent
-		if json.Unmarshal(sc.Bytes(), &ev) != nil {
-			continue
+func scanAudit(r io.Reader, o auditOpts, add func(auditlog.Event)) (skipped int, err error) {
+	ar := auditlog.NewReader(r)
+	for {
+		ev, err := ar.Next()
+		if errors.Is(err, io.EOF) {
+			return ar.Skipped(), nil
+		}
+		if err != nil {
+			return ar.Skipped(), err
 		}
 		if o.server != "" && ev.Server != o.server {
 			continue
@@ -183,16 +157,18 @@ func scanAudit(r io.Reader, o auditOpts, add func(auditEvent)) error {
 		}
 		add(ev)
 	}
-	return sc.Err()
 }
 
-func renderAudit(w io.Writer, events []auditEvent) error {
+func renderAudit(w io.Writer, events []auditlog.Event) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tOPERATION\tSERVER\tOUTCOME\tPID\tUID\tEXECUTABLE\tTOKEN")
 	for _, ev := range events {
 		outcome := ev.Outcome
 		if ev.Reason != "" {
 			outcome += " (" + ev.Reason + ")"
+		}
+		if ev.Repeated > 1 {
+			outcome += fmt.Sprintf(" ×%d since %s", ev.Repeated, ev.Since.Local().Format("15:04:05"))
 		}
 		exe := ev.Caller.Exe
 		if exe == "" && ev.Caller.ExeError != "" {

@@ -82,8 +82,8 @@ type RunOptions struct {
 func RunFlags(w io.Writer) (*flag.FlagSet, *RunOptions) {
 	fs := newFlagSet("run", RunHelp, w, true)
 	o := new(RunOptions)
-	fs.StringVar(&o.ConfigPath, "config", "", "configuration file (default $XDG_CONFIG_HOME/xaad/config.toml)")
-	fs.StringVar(&o.SocketPath, "socket", "", "Unix socket to serve (default $XDG_RUNTIME_DIR/xaad/xaad.sock; ignored when systemd passes one)")
+	fs.StringVar(&o.ConfigPath, "config", "", "configuration file (default $XDG_CONFIG_HOME/xaad/config.toml, else /etc/xaad/config.toml)")
+	fs.StringVar(&o.SocketPath, "socket", "", "Unix socket to serve (default $XAAD_SOCKET, else $XDG_RUNTIME_DIR/xaad/xaad.sock; ignored when systemd passes one)")
 	fs.StringVar(&o.StateDir, "state-dir", "", "folder of the database (default $XDG_STATE_HOME/xaad)")
 	fs.StringVar(&o.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
 	fs.BoolVar(&o.AllowRoot, "allow-root", false, "run even as root (containers, CI); xaad refuses root otherwise")
@@ -91,7 +91,7 @@ func RunFlags(w io.Writer) (*flag.FlagSet, *RunOptions) {
 }
 
 // CheckConfigHelp is the help of `xaad check-config`.
-const CheckConfigHelp = "Usage: xaad check-config [FILE]\n\nValidates FILE (default $XDG_CONFIG_HOME/xaad/config.toml) and lists every problem found:\nunknown keys, missing or malformed values, unreadable or world-readable secret files.\nExit status 0 when the file is valid, 1 otherwise.\n"
+const CheckConfigHelp = "Usage: xaad check-config [FILE]\n\nValidates FILE (default: the file `xaad run` reads, $XDG_CONFIG_HOME/xaad/config.toml,\nor /etc/xaad/config.toml when that is absent) with every check `xaad run` makes before\nit starts, and lists every problem found, each with its fix: unknown keys, missing or\nmalformed values, issuers that discovery cannot use, unreadable, world-readable or\nempty secret files, private keys that do not parse.\nExit status 0 when the file is valid, 1 otherwise.\n"
 
 // CheckConfigFlags returns the flag set of `xaad check-config` (no flags).
 func CheckConfigFlags(w io.Writer) *flag.FlagSet {
@@ -130,7 +130,7 @@ type RekeyOptions struct {
 func RekeyFlags(w io.Writer) (*flag.FlagSet, *RekeyOptions) {
 	fs := newFlagSet("rekey", RekeyHelp, w, true)
 	o := new(RekeyOptions)
-	fs.StringVar(&o.ConfigPath, "config", "", "configuration file (default $XDG_CONFIG_HOME/xaad/config.toml)")
+	fs.StringVar(&o.ConfigPath, "config", "", "configuration file, as xaad run reads it (default $XDG_CONFIG_HOME/xaad/config.toml, else /etc/xaad/config.toml)")
 	fs.StringVar(&o.StateDir, "state-dir", "", "folder of the database (default $XDG_STATE_HOME/xaad)")
 	fs.StringVar(&o.KeyProvider, "key-provider", "", "move the key to this provider: keyring or file (default: keep it where it is)")
 	fs.BoolVar(&o.AllowRoot, "allow-root", false, "run even as root (containers, CI)")
