@@ -178,11 +178,12 @@ func (a *auditLog) append(batch []byte) {
 func (a *auditLog) rotate() error {
 	a.f.Close()
 	a.f = nil
-	os.Remove(fmt.Sprintf("%s.%d", a.path, auditlog.Keep))
+	dir := filepath.Dir(a.path)
+	os.Remove(auditlog.Path(dir, auditlog.Keep))
 	for i := auditlog.Keep - 1; i >= 1; i-- {
-		os.Rename(fmt.Sprintf("%s.%d", a.path, i), fmt.Sprintf("%s.%d", a.path, i+1))
+		os.Rename(auditlog.Path(dir, i), auditlog.Path(dir, i+1)) // a gap in the history is no reason to stop
 	}
-	if err := os.Rename(a.path, a.path+".1"); err != nil {
+	if err := os.Rename(a.path, auditlog.Path(dir, 1)); err != nil {
 		return err
 	}
 	return a.open()

@@ -2,7 +2,6 @@ package daemon_test
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,15 +15,12 @@ import (
 // readAuditHistory reads every audit file of a state folder, oldest first.
 func readAuditHistory(t *testing.T, state string) []auditlog.Event {
 	t.Helper()
+	files, err := auditlog.History(state)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []auditlog.Event
-	for i := auditlog.Keep; i >= 0; i-- {
-		name := filepath.Join(state, auditlog.File)
-		if i > 0 {
-			name = fmt.Sprintf("%s.%d", name, i)
-		}
-		if _, err := os.Stat(name); errors.Is(err, os.ErrNotExist) {
-			continue
-		}
+	for _, name := range files {
 		out = append(out, readAuditFile(t, name)...)
 	}
 	return out

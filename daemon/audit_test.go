@@ -34,16 +34,13 @@ func runAudit(t *testing.T, dir string, maxSize int64) (a *auditLog, stop func()
 // readAuditDir reads the rotated files oldest first, then the current one.
 func readAuditDir(t *testing.T, dir string) []auditlog.Event {
 	t.Helper()
+	files, err := auditlog.History(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []auditlog.Event
-	for i := auditlog.Keep; i >= 0; i-- {
-		name := filepath.Join(dir, auditlog.File)
-		if i > 0 {
-			name = fmt.Sprintf("%s.%d", name, i)
-		}
+	for _, name := range files {
 		f, err := os.Open(name)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,10 +71,7 @@ func TestAuditRotates(t *testing.T) {
 	}
 	stop()
 	for i := 0; i <= auditlog.Keep; i++ {
-		name := filepath.Join(dir, auditlog.File)
-		if i > 0 {
-			name = fmt.Sprintf("%s.%d", name, i)
-		}
+		name := auditlog.Path(dir, i)
 		fi, err := os.Stat(name)
 		if err != nil {
 			t.Fatalf("rotated file missing: %v", err)
@@ -86,7 +80,7 @@ func TestAuditRotates(t *testing.T) {
 			t.Errorf("%s: %d bytes, mode %v", name, fi.Size(), fi.Mode())
 		}
 	}
-	if _, err := os.Stat(fmt.Sprintf("%s.%d", filepath.Join(dir, auditlog.File), auditlog.Keep+1)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(auditlog.Path(dir, auditlog.Keep+1)); !errors.Is(err, os.ErrNotExist) {
 		t.Error("more rotated files than auditlog.Keep")
 	}
 	servers := []string{}

@@ -138,4 +138,3 @@ func loadConfig(fc *FileConfig, path string) (*FileConfig, string, error) {
 func (d DaemonSection) keySettings() keys.Settings {
 	return keys.Settings{Provider: d.KeyProvider, File: d.KeyFile}
 }
-

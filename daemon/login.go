@@ -81,4 +81,3 @@ func loginEventProto(ev broker.LoginEvent) *xaadv1.LoginResponse {
 		return progress(ev.Progress)
 	}
 }
-

@@ -60,7 +60,10 @@ func TestPolicyDeniesByDefault(t *testing.T) {
 	}
 	g := testGuard(t, rules)
 	called := false
-	h := func(context.Context, any) (any, error) { called = true; return &xaadv1.GetTokenResponse{AccessToken: "t"}, nil }
+	h := func(context.Context, any) (any, error) {
+		called = true
+		return &xaadv1.GetTokenResponse{AccessToken: "t"}, nil
+	}
 	for _, tc := range []struct {
 		method string
 		req    any

@@ -178,4 +178,3 @@ func TestWatchdogOffWithoutSystemd(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-

@@ -16,7 +16,7 @@ import (
 type fileSource struct{ path string }
 
 func (f fileSource) Provider() string { return File }
-func (f fileSource) String() string { return "key file " + f.path }
+func (f fileSource) String() string   { return "key file " + f.path }
 
 // outside refuses a key file inside the state folder: a copy of the folder
 // would carry the key with the database.

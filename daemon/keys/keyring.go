@@ -84,4 +84,3 @@ func withTimeout(f func() error) error {
 		return fmt.Errorf("the Secret Service did not answer within %s (is the keyring locked?)", keyringTimeout)
 	}
 }
-

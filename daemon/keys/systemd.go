@@ -35,4 +35,3 @@ var errReadOnly = errors.New("systemd credentials are read-only to xaad: put a n
 func (systemdSource) storePending([]byte) error { return errReadOnly }
 func (systemdSource) commit(_, _ []byte) error  { return errReadOnly }
 func (systemdSource) remove([]byte) error       { return nil } // the admin's to remove
-

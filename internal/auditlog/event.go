@@ -10,7 +10,13 @@
 // with a marker, so a record never exceeds [MaxRecord].
 package auditlog
 
-import "time"
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
 
 // File is the audit log in the state folder; older entries rotate to
 // File.1 (newest) ... File.<Keep> (oldest).
@@ -102,4 +108,30 @@ func (ev Event) Printable() Event {
 	ev.Caller.SHA256 = Printable(ev.Caller.SHA256)
 	ev.Caller.ExeError = Printable(ev.Caller.ExeError)
 	return ev
+}
+
+// Path is file i of the log in dir: File for 0, then File.1 (the newest
+// rotated) ... File.<Keep> (the oldest).
+func Path(dir string, i int) string {
+	p := filepath.Join(dir, File)
+	if i > 0 {
+		p += "." + strconv.Itoa(i)
+	}
+	return p
+}
+
+// History is the files of the log in dir that exist, oldest first, so
+// reading them in order reads the records in the order they were written.
+func History(dir string) ([]string, error) {
+	var out []string
+	for i := Keep; i >= 0; i-- {
+		p := Path(dir, i)
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

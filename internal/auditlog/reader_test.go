@@ -43,7 +43,9 @@ func TestForgedRowStaysInItsRecord(t *testing.T) {
 // Lines of any size are read or skipped; a torn or foreign line costs only
 // itself.
 func TestReaderSkipsBadAndLongLines(t *testing.T) {
-	good := func(s string) []byte { return Encode(Event{Time: t0, Operation: "GetToken", Server: s, Outcome: OutcomeOK}) }
+	good := func(s string) []byte {
+		return Encode(Event{Time: t0, Operation: "GetToken", Server: s, Outcome: OutcomeOK})
+	}
 	var in bytes.Buffer
 	in.Write(good("https://a.example/"))
 	in.WriteString("not json\n\n")

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -109,21 +108,19 @@ func runAudit(_ context.Context, e *env, args []string) error {
 // and counted on warn. Every event comes back printable: whatever a file
 // holds, nothing of it can drive the terminal.
 func readAudit(dir string, o auditOpts, warn io.Writer) ([]auditlog.Event, error) {
+	files, err := auditlog.History(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no audit log in %s (is this the daemon's state folder? see --state-dir)", dir)
+	}
 	var events []auditlog.Event
-	found := false
-	for i := auditlog.Keep; i >= 0; i-- {
-		name := filepath.Join(dir, auditlog.File)
-		if i > 0 {
-			name = fmt.Sprintf("%s.%d", name, i)
-		}
+	for _, name := range files {
 		f, err := os.Open(name)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
 		if err != nil {
 			return nil, err
 		}
-		found = true
 		skipped, err := scanAudit(f, o, func(ev auditlog.Event) { events = append(events, ev.Printable()) })
 		f.Close()
 		if err != nil {
@@ -132,9 +129,6 @@ func readAudit(dir string, o auditOpts, warn io.Writer) ([]auditlog.Event, error
 		if skipped > 0 {
 			fmt.Fprintf(warn, "xaactl audit: %s: skipped %d lines that are not audit records (a line cut by a crash, or damage)\n", name, skipped)
 		}
-	}
-	if !found {
-		return nil, fmt.Errorf("no audit log in %s (is this the daemon's state folder? see --state-dir)", dir)
 	}
 	return events, nil
 }
