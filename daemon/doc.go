@@ -4,5 +4,11 @@
 // gRPC API with health and reflection, and tells systemd when it is ready
 // and when it stops.
 //
-// Only cmd/xaad imports this package.
+// [New] does everything that can fail before anything is served: the
+// configuration (one validator, shared with `xaad check-config`), the
+// store and its key (package keys), the broker and its state, the socket.
+// [Daemon.Run] then runs the parts, each a Run(ctx) (components.go), and
+// stops them in the reverse order of their start (lifecycle.go).
+//
+// Only cmd/xaad imports this package (and tests, internal/testdaemon).
 package daemon

@@ -63,8 +63,9 @@ func pages(version string) ([]cmddoc.Page, error) {
 	}
 	d.Environment = []cmddoc.Item{
 		{Name: "XDG_CONFIG_HOME", Text: "The configuration is $XDG_CONFIG_HOME/xaad/config.toml (default ~/.config/xaad/config.toml)."},
-		{Name: "XDG_RUNTIME_DIR", Text: "The socket is $XDG_RUNTIME_DIR/xaad/xaad.sock unless --socket is given or systemd passes one."},
-		{Name: "XDG_STATE_HOME", Text: "The database and the audit log are in $XDG_STATE_HOME/xaad (default ~/.local/state/xaad)."},
+		{Name: "XAAD_SOCKET", Text: "The socket to listen on when --socket is not given and systemd passes none; xaactl dials the same."},
+		{Name: "XDG_RUNTIME_DIR", Text: "Without $XAAD_SOCKET the socket is $XDG_RUNTIME_DIR/xaad/xaad.sock (else /run/user/UID/xaad/xaad.sock) unless --socket is given or systemd passes one."},
+		{Name: "XDG_STATE_HOME", Text: "The database and the audit log are in $XDG_STATE_HOME/xaad (default ~/.local/state/xaad; a relative value is ignored)."},
 		{Name: "CREDENTIALS_DIRECTORY", Text: "Set by systemd: the database key can be a systemd credential."},
 	}
 	d.Files = []cmddoc.Item{
