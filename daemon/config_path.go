@@ -4,17 +4,10 @@ import (
 	"github.com/xaad-dev/xaad/internal/paths"
 )
 
-// DefaultConfigPath is the user's own configuration,
-// $XDG_CONFIG_HOME/xaad/config.toml (~/.config/xaad/config.toml); "" when
-// neither that variable nor a home folder is set.
-func DefaultConfigPath() string {
-	p, _ := paths.Default.UserConfig()
-	return p
-}
-
 // ConfigToRead is the file read without --config by `xaad run`, `xaad
-// rekey`, `xaad check-config` and a reload: DefaultConfigPath, or the
-// administrator's /etc/xaad/config.toml when only that one exists.
+// rekey`, `xaad check-config` and a reload: the user's own
+// $XDG_CONFIG_HOME/xaad/config.toml, or the administrator's
+// /etc/xaad/config.toml when only that one exists.
 func ConfigToRead() (string, error) { return paths.ConfigToRead() }
 
 // resolveSocket is p, else the default socket (paths.Socket).
