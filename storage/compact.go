@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -17,10 +18,10 @@ import (
 // The copy is written to a temp file beside path and renamed over it, with
 // the directory synced, so a crash at any point leaves either the old file
 // or the new one, each whole.
-func compact(b *bolt.DB, path string, opts *bolt.Options) (*bolt.DB, error) {
+func compact(b *bolt.DB, path string, lockTimeout time.Duration, files *fileSet) (*bolt.DB, error) {
 	tmp := path + ".compact"
 	_ = os.Remove(tmp) // left by a crash during an earlier compaction
-	dst, err := bolt.Open(tmp, 0o600, opts)
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: lockTimeout})
 	if err != nil {
 		return b, fmt.Errorf("compact: %w", err)
 	}
@@ -43,7 +44,7 @@ func compact(b *bolt.DB, path string, opts *bolt.Options) (*bolt.DB, error) {
 		return b, fmt.Errorf("compact: %w", err)
 	}
 	b.Close()
-	nb, err := bolt.Open(path, 0o600, opts)
+	nb, err := openBolt(path, false, lockTimeout, files)
 	if err != nil {
 		return nil, fmt.Errorf("reopen after compaction: %w", err)
 	}

@@ -37,8 +37,8 @@ type DB struct {
 	// leaves a value sealed under the old key behind.
 	mu     sync.RWMutex
 	sealer *aeadSealer
-	// boltOpts reopen the file after a compaction.
-	boltOpts *bolt.Options
+	// lockTimeout is for reopening the file after a compaction.
+	lockTimeout time.Duration
 }
 
 var _ Store = (*DB)(nil)
@@ -49,7 +49,9 @@ var _ Store = (*DB)(nil)
 // [SchemaVersion] in one transaction, and refuses without writing a file
 // whose schema is newer than this code knows ([ErrSchemaTooNew]) or that
 // opts.Key does not open ([ErrWrongKey], [ErrNoKey]). A file held by another
-// process gives [ErrLocked]; a damaged one gives [ErrCorrupt].
+// process gives [ErrLocked]; a damaged one gives [ErrCorrupt], never a
+// crash: the file is checked before bbolt maps it, and a panic or memory
+// fault while opening or migrating it is returned as [ErrCorrupt] too.
 func Open(path string, opts *Options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open database: empty path")
@@ -67,8 +69,19 @@ func Open(path string, opts *Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}
-	bo := &bolt.Options{Timeout: o.LockTimeout}
-	b, err := bolt.Open(path, 0o600, bo)
+	var (
+		db    *DB
+		files fileSet
+	)
+	err := recovering("open "+path, files.closeAll, func() (err error) {
+		db, err = open(path, o, &files)
+		return err
+	})
+	return db, err
+}
+
+func open(path string, o Options, files *fileSet) (*DB, error) {
+	b, err := openBolt(path, false, o.LockTimeout, files)
 	if err != nil {
 		return nil, openError(path, err)
 	}
@@ -78,23 +91,26 @@ func Open(path string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	if migrated {
-		if b, err = compact(b, path, bo); err != nil {
+		if b, err = compact(b, path, o.LockTimeout, files); err != nil {
 			if b != nil {
 				b.Close()
 			}
 			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
 	}
-	return &DB{bolt: b, sealer: sealer, path: path, boltOpts: bo}, nil
+	return &DB{bolt: b, sealer: sealer, path: path, lockTimeout: o.LockTimeout}, nil
 }
 
 func openError(path string, err error) error {
+	const hint = "move the file aside to start afresh"
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return fmt.Errorf("open %s: %w (another xaad is probably running)", path, ErrLocked)
+	case errors.Is(err, ErrCorrupt):
+		return fmt.Errorf("open %s: %w (%s)", path, err, hint)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
 		errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrInvalidMapping):
-		return fmt.Errorf("open %s: %w (move the file aside to start afresh): %w", path, ErrCorrupt, err)
+		return fmt.Errorf("open %s: %w (%s): %w", path, ErrCorrupt, hint, err)
 	}
 	return fmt.Errorf("open %s: %w", path, err)
 }

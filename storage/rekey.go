@@ -44,7 +44,7 @@ func (db *DB) Rekey(newKey []byte) error {
 	// Values under the old key stay in freed pages until compacted away; a
 	// leaked old key must not open an old copy's worth of secrets from the
 	// current file.
-	nb, err := compact(db.bolt, db.path, db.boltOpts)
+	nb, err := compact(db.bolt, db.path, db.lockTimeout, nil)
 	if nb != nil {
 		db.bolt = nb
 	}
@@ -56,8 +56,13 @@ func (db *DB) Rekey(newKey []byte) error {
 
 // Verify checks the whole file: bbolt's page consistency, then that every
 // value opens under the key. A failure wraps [ErrCorrupt] or [ErrTampered]
-// and names the first bad record (never its contents).
+// and names the first bad record (never its contents); a panic or memory
+// fault while reading is returned as [ErrCorrupt].
 func (db *DB) Verify() error {
+	return recovering("verify "+db.path, nil, db.verify)
+}
+
+func (db *DB) verify() error {
 	if err := db.Check(); err != nil {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
@@ -90,7 +95,8 @@ type Info struct {
 
 // Inspect reads a database's metadata read-only, without a key, so the
 // right key can be looked for before Open. A running daemon's file gives
-// [ErrLocked], a damaged one [ErrCorrupt].
+// [ErrLocked], a damaged one [ErrCorrupt] (checked as by [Open], never a
+// crash).
 func Inspect(path string, lockTimeout time.Duration) (Info, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return Info{}, nil
@@ -98,14 +104,29 @@ func Inspect(path string, lockTimeout time.Duration) (Info, error) {
 	if lockTimeout <= 0 {
 		lockTimeout = defaultLockTimeout
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: lockTimeout})
+	var (
+		info  Info
+		files fileSet
+	)
+	err := recovering("inspect "+path, files.closeAll, func() (err error) {
+		info, err = inspect(path, lockTimeout, &files)
+		return err
+	})
 	if err != nil {
-		return Info{Exists: true}, openError(path, err)
+		return Info{Exists: true}, err
+	}
+	return info, nil
+}
+
+func inspect(path string, lockTimeout time.Duration, files *fileSet) (Info, error) {
+	b, err := openBolt(path, true, lockTimeout, files)
+	if err != nil {
+		return Info{}, openError(path, err)
 	}
 	defer b.Close()
 	var fi fileInfo
 	if err := b.View(func(tx *bolt.Tx) (err error) { fi, err = readInfo(tx); return err }); err != nil {
-		return Info{Exists: true}, fmt.Errorf("inspect %s: %w", path, err)
+		return Info{}, fmt.Errorf("inspect %s: %w", path, err)
 	}
 	return Info{Exists: true, Version: fi.version, KeyID: fi.keyID}, nil
 }

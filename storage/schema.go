@@ -51,8 +51,10 @@ func readInfo(tx *bolt.Tx) (fileInfo, error) {
 		return fi, err
 	}
 	raw := meta.Get([]byte(schemaKey))
+	// Only the canonical form "2" that this code writes: "+2" or "02" is
+	// not a version xaad wrote, so the record was changed.
 	v, err := strconv.Atoi(string(raw))
-	if err != nil || v < 1 {
+	if err != nil || v < 1 || strconv.Itoa(v) != string(raw) {
 		return fileInfo{}, fmt.Errorf("schema version %q is unreadable: %w", raw, ErrCorrupt)
 	}
 	return fileInfo{version: v, keyID: string(meta.Get([]byte(keyIDKey)))}, nil
