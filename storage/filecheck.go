@@ -71,35 +71,49 @@ type boltMeta struct {
 	txid     uint64
 }
 
-func readMeta(r io.ReaderAt, off int64, index uint64) (boltMeta, bool) {
-	var buf [pageHeaderSize + metaSize]byte
-	if n, _ := r.ReadAt(buf[:], off); n < len(buf) {
-		return boltMeta{}, false
+// readMeta reads the meta page at off, which should be meta page index.
+// ok is false when the file ends first; err is a read error, which is not
+// damage: a disk that fails to read says nothing about the bytes on it.
+func readMeta(r io.ReaderAt, off int64, index uint64) (m boltMeta, ok bool, err error) {
+	buf, err := readFull(r, pageHeaderSize+metaSize, off)
+	if errors.Is(err, errShort) {
+		return boltMeta{}, false, nil
 	}
-	m := buf[pageHeaderSize:]
+	if err != nil {
+		return boltMeta{}, false, err
+	}
+	b := buf[pageHeaderSize:]
 	h := fnv.New64a()
-	h.Write(m[:metaSummed])
+	h.Write(b[:metaSummed])
 	return boltMeta{
 		headerOK: boltOrder.Uint64(buf[0:]) == index && boltOrder.Uint16(buf[8:]) == metaPage,
-		valid: boltOrder.Uint32(m[0:]) == boltMagic && boltOrder.Uint32(m[4:]) == boltVersion &&
-			boltOrder.Uint64(m[metaSummed:]) == h.Sum64(),
-		pageSize: boltOrder.Uint32(m[8:]),
-		root:     boltOrder.Uint64(m[16:]),
-		freelist: boltOrder.Uint64(m[32:]),
-		pgid:     boltOrder.Uint64(m[40:]),
-		txid:     boltOrder.Uint64(m[48:]),
-	}, true
+		valid: boltOrder.Uint32(b[0:]) == boltMagic && boltOrder.Uint32(b[4:]) == boltVersion &&
+			boltOrder.Uint64(b[metaSummed:]) == h.Sum64(),
+		pageSize: boltOrder.Uint32(b[8:]),
+		root:     boltOrder.Uint64(b[16:]),
+		freelist: boltOrder.Uint64(b[32:]),
+		pgid:     boltOrder.Uint64(b[40:]),
+		txid:     boltOrder.Uint64(b[48:]),
+	}, true, nil
 }
 
 // pageSizeOf finds the page size as bbolt does (getPageSize): from meta 0
 // if it is valid, else from the first valid meta found at 1 KiB, 2 KiB, ...
 // where meta 1 would be for that page size.
 func pageSizeOf(r io.ReaderAt, size int64) (int64, error) {
-	if m, ok := readMeta(r, 0, 0); ok && m.valid {
+	m, ok, err := readMeta(r, 0, 0)
+	if err != nil {
+		return 0, err
+	}
+	if ok && m.valid {
 		return checkPageSize(m.pageSize)
 	}
 	for pos := int64(minPageSize); pos <= maxPageSize && pos < size-minPageSize; pos <<= 1 {
-		if m, ok := readMeta(r, pos, 1); ok && m.valid {
+		m, ok, err := readMeta(r, pos, 1)
+		if err != nil {
+			return 0, err
+		}
+		if ok && m.valid {
 			return checkPageSize(m.pageSize)
 		}
 	}
@@ -141,7 +155,10 @@ func checkFile(r io.ReaderAt, size int64) error {
 func currentMeta(r io.ReaderAt, size, ps int64) (boltMeta, error) {
 	var metas [2]boltMeta
 	for i := range metas {
-		m, ok := readMeta(r, int64(i)*ps, uint64(i))
+		m, ok, err := readMeta(r, int64(i)*ps, uint64(i))
+		if err != nil {
+			return boltMeta{}, err
+		}
 		if !ok || !m.headerOK {
 			return boltMeta{}, damagedf("meta page %d has a damaged page header", i)
 		}
@@ -184,15 +201,29 @@ func checkMetaFields(m boltMeta, index int, size, ps int64) error {
 }
 
 // errShort is returned by readFull when the file ends early.
-var errShort = errors.New("short read")
+var errShort = errors.New("the file ends first")
 
 func readFull(r io.ReaderAt, n, off int64) ([]byte, error) {
 	buf := make([]byte, n)
-	if got, err := r.ReadAt(buf, off); int64(got) < n {
-		if err == nil || errors.Is(err, io.EOF) {
-			err = errShort
-		}
-		return nil, err
+	got, err := r.ReadAt(buf, off)
+	if int64(got) == n {
+		return buf, nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		err = errShort
+	}
+	return nil, err
+}
+
+// readPage is readFull for a page: the file ending early is damage, a read
+// error is not.
+func readPage(r io.ReaderAt, id uint64, n, off int64) ([]byte, error) {
+	buf, err := readFull(r, n, off)
+	if errors.Is(err, errShort) {
+		return nil, damagedf("page %d: %v", id, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read page %d: %w", id, err)
 	}
 	return buf, nil
 }

@@ -238,3 +238,23 @@ func writeTemp(t testing.TB, data []byte) string {
 	}
 	return p
 }
+
+// A read error is not damage: the daemon moves a damaged file aside, and
+// must not do that to a file it merely failed to read.
+func TestReadErrorIsNotDamage(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "xaad.db")
+	if err := os.MkdirAll(filepath.Join(dir, "entry"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Size() == 0 {
+		t.Skipf("a directory on this file system has no size to read: %v", err)
+	}
+	for name, err := range map[string]error{
+		"CheckFile": storage.CheckFile(dir, 0),
+		"Inspect":   func() error { _, err := storage.Inspect(dir, 0); return err }(),
+	} {
+		if err == nil || errors.Is(err, storage.ErrCorrupt) {
+			t.Errorf("%s of a directory = %v, want a read error", name, err)
+		}
+	}
+}

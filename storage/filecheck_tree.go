@@ -63,9 +63,9 @@ func (w *walker) page(id uint64) (flags, count uint16, buf []byte, err error) {
 	if id < 2 || id >= w.hwm {
 		return 0, 0, nil, damagedf("a reference to page %d, outside pages 2..%d", id, w.hwm-1)
 	}
-	hdr, err := readFull(w.r, pageHeaderSize, int64(id)*w.ps)
+	hdr, err := readPage(w.r, id, pageHeaderSize, int64(id)*w.ps)
 	if err != nil {
-		return 0, 0, nil, damagedf("page %d: %v", id, err)
+		return 0, 0, nil, err
 	}
 	if got := boltOrder.Uint64(hdr); got != id {
 		return 0, 0, nil, damagedf("page %d calls itself page %d", id, got)
@@ -74,9 +74,8 @@ func (w *walker) page(id uint64) (flags, count uint16, buf []byte, err error) {
 	if id+overflow >= w.hwm {
 		return 0, 0, nil, damagedf("page %d runs %d pages past the %d in use", id, id+overflow+1-w.hwm, w.hwm)
 	}
-	buf, err = readFull(w.r, int64(1+overflow)*w.ps, int64(id)*w.ps)
-	if err != nil {
-		return 0, 0, nil, damagedf("page %d: %v", id, err)
+	if buf, err = readPage(w.r, id, int64(1+overflow)*w.ps, int64(id)*w.ps); err != nil {
+		return 0, 0, nil, err
 	}
 	return boltOrder.Uint16(hdr[8:]), boltOrder.Uint16(hdr[10:]), buf, nil
 }
