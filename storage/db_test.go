@@ -150,7 +150,7 @@ func rawUpdate(t *testing.T, path string, fn func(*bolt.Tx) error) {
 	}
 }
 
-func rawGet(t *testing.T, path, bucket, key string) []byte {
+func rawGet(t testing.TB, path, bucket, key string) []byte {
 	t.Helper()
 	b, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
 	if err != nil {
@@ -165,7 +165,7 @@ func rawGet(t *testing.T, path, bucket, key string) []byte {
 	return v
 }
 
-func readFile(t *testing.T, path string) []byte {
+func readFile(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -29,6 +29,17 @@
 // untouched ([ErrSchemaTooNew]). [DB.Verify] checks the pages and that every
 // value opens; [MoveAside] keeps a damaged file under a new name.
 //
+// # Damaged files
+//
+// bbolt maps the file and trusts what it finds there: on a damaged file it
+// faults (SIGBUS past the end of a truncated file) or panics, in places no
+// recover reaches. [Open] and [Inspect] therefore run [CheckFile] first,
+// under the file lock, and it refuses with [ErrCorrupt] every file in
+// which bbolt could read outside the file or trip over its own assertions.
+// A panic or memory fault that still happens while opening, inspecting,
+// migrating or verifying is returned as [ErrCorrupt] as well. A read error
+// is returned as it is: it says nothing about the bytes on the disk.
+//
 // # Caveats
 //
 // Only one process may hold the database at a time: bbolt takes an exclusive
