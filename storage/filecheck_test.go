@@ -121,13 +121,20 @@ func craftedDamages(t *testing.T, file []byte) []storagetest.Damage {
 		return d
 	}
 	root := int(le.Uint64(meta(file, l.Current)[16:]))
-	tokens := bucketRoot(t, file[root*ps:(root+1)*ps], "tokens")
+	rootLeaf := file[root*ps : (root+1)*ps]
+	tokens := int(le.Uint64(rootLeaf[bucketValue(t, rootLeaf, "tokens"):]))
+	identity := root*ps + bucketValue(t, rootLeaf, "identity") // inline: 700 bytes
+	if le.Uint64(file[identity:]) != 0 {
+		t.Fatal("the identity bucket is not inline")
+	}
+	inline := identity + 16
 	if le.Uint16(file[tokens*ps+8:]) != 0x01 {
 		t.Fatal("the tokens bucket's root is not a branch page")
 	}
 	free := file[l.Freelist*ps:]
-	if le.Uint16(free[10:]) == 0 {
-		t.Fatal("the populated file has an empty freelist")
+	nfree := int(le.Uint16(free[10:]))
+	if nfree == 0 || 16+8*(nfree+1) > ps {
+		t.Fatalf("the populated file's freelist has %d pages", nfree)
 	}
 	return []storagetest.Damage{
 		{Name: "root page past the pages in use", Data: cur(func(m []byte) { le.PutUint64(m[16:], uint64(l.Pages)) })},
@@ -142,6 +149,16 @@ func craftedDamages(t *testing.T, file []byte) []storagetest.Damage {
 			le.PutUint16(d[l.Freelist*ps+10:], 0xFFFF)
 			le.PutUint64(d[l.Freelist*ps+16:], 1<<40)
 		})},
+		{Name: "freelist count in its first slot", Harmless: true, Data: page(func(d []byte) {
+			// How bbolt writes a freelist of 0xFFFF pages or more.
+			f := d[l.Freelist*ps:]
+			copy(f[24:], bytes.Clone(f[16:16+8*nfree]))
+			le.PutUint16(f[10:], 0xFFFF)
+			le.PutUint64(f[16:], uint64(nfree))
+		})},
+		{Name: "inline bucket page not a leaf", Data: page(func(d []byte) { le.PutUint16(d[inline+8:], 0x01) })},
+		{Name: "inline bucket entry past the value", Data: page(func(d []byte) { le.PutUint32(d[inline+16+12:], 1<<20) })},
+		{Name: "inline bucket holds a bucket", Data: page(func(d []byte) { le.PutUint32(d[inline+16:], 1) })},
 		{Name: "root leaf key offset past the page", Data: page(func(d []byte) { le.PutUint32(d[root*ps+16+4:], 0xFFFFFF00) })},
 		{Name: "root leaf entry is a plain value", Data: page(func(d []byte) { le.PutUint32(d[root*ps+16:], 0) })},
 		{Name: "branch child past the pages in use", Data: page(func(d []byte) { le.PutUint64(d[tokens*ps+16+8:], uint64(l.Pages+1)) })},
@@ -204,19 +221,16 @@ func TestCheckFileWaitsForTheLock(t *testing.T) {
 	}
 }
 
-// bucketRoot finds a top-level bucket in the root leaf page and returns its
-// root page.
-func bucketRoot(t *testing.T, leaf []byte, name string) int {
+// bucketValue finds a top-level bucket in the root leaf page and returns
+// the offset of its value (bucket header, then an inline page if its root
+// is 0) in the page.
+func bucketValue(t *testing.T, leaf []byte, name string) int {
 	t.Helper()
 	for i := range int(le.Uint16(leaf[10:])) {
 		e := 16 + 16*i
 		pos, ks := int(le.Uint32(leaf[e+4:])), int(le.Uint32(leaf[e+8:]))
 		if string(leaf[e+pos:e+pos+ks]) == name {
-			id := int(le.Uint64(leaf[e+pos+ks:]))
-			if id == 0 {
-				t.Fatalf("bucket %s is inline", name)
-			}
-			return id
+			return e + pos + ks
 		}
 	}
 	t.Fatalf("no bucket %s in the root leaf", name)

@@ -52,11 +52,11 @@ func FuzzSchemaRecords(f *testing.F) {
 		if keyID == "" {
 			keyID = string(g.keyID)
 		}
-		value := xorTamper(g.sealed, valueTamper)
+		value := storage.XORMask(g.sealed, valueTamper)
 		if version == "1" {
-			value = xorTamper(append([]byte{storage.FormatPlain}, recordPlain...), valueTamper)
+			value = storage.XORMask(append([]byte{storage.FormatPlain}, recordPlain...), valueTamper)
 		}
-		check := xorTamper(g.keyCheck, checkTamper)
+		check := storage.XORMask(g.keyCheck, checkTamper)
 		genuineKey := keyID == string(g.keyID) && bytes.Equal(check, g.keyCheck)
 		path := recordsFile(t, version, keyID, check, value)
 		before := readFile(t, path)
@@ -150,18 +150,4 @@ func recordsFile(t *testing.T, version, keyID string, keyCheck, value []byte) st
 		t.Fatal(err)
 	}
 	return path
-}
-
-// xorTamper returns base XORed with mask; mask bytes past base's end are
-// appended.
-func xorTamper(base, mask []byte) []byte {
-	out := bytes.Clone(base)
-	for i, m := range mask {
-		if i < len(out) {
-			out[i] ^= m
-		} else {
-			out = append(out, m)
-		}
-	}
-	return out
 }
