@@ -2,13 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/xaad-dev/xaad/client"
 	"github.com/xaad-dev/xaad/internal/testbed"
@@ -43,6 +46,7 @@ func TestDamagedDatabaseNeverCrashesTheDaemon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Run("the key is missing", func(t *testing.T) { expectRefusedKey(t, tb, bin, dir, pristine) })
 	for i, d := range damages {
 		t.Run(d.Name, func(t *testing.T) {
 			state := filepath.Join(dir, fmt.Sprintf("st%02d", i))
@@ -60,6 +64,36 @@ func TestDamagedDatabaseNeverCrashesTheDaemon(t *testing.T) {
 				expectMovedAside(t, tb, p, state, d.Data)
 			}
 		})
+	}
+}
+
+// expectRefusedKey starts the daemon on an intact database whose key it
+// cannot find: that is no damage, so it must exit non-zero, say what it
+// changed (nothing), and leave the file where and as it was.
+func expectRefusedKey(t *testing.T, tb *testbed.Testbed, bin, dir string, db []byte) {
+	other := filepath.Join(dir, "otherkey")
+	if err := os.MkdirAll(filepath.Join(other, "state"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(other, "state", "xaad.db")
+	if err := os.WriteFile(path, db, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A bound so a daemon that starts after all fails the test, not hangs it.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "run", "--allow-root", "--config", testConfig(t, other, tb),
+		"--state-dir", filepath.Join(other, "state"), "--socket", filepath.Join(other, "s")).CombinedOutput()
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("xaad run without its key: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+	if !strings.Contains(string(out), "changed nothing") {
+		t.Errorf("the refusal does not say it changed nothing:\n%s", out)
+	}
+	moved, _ := filepath.Glob(path + ".corrupt-*")
+	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, db) || len(moved) != 0 {
+		t.Errorf("the database was touched (read: %v, moved aside: %v)", err, moved)
 	}
 }
 
@@ -99,6 +133,7 @@ func expectMovedAside(t *testing.T, tb *testbed.Testbed, p *daemonProc, state st
 		t.Fatal(err)
 	}
 	warnings := strings.Join(st.GetWarnings(), "\n")
+	t.Log(warnings)
 	moved, _ := filepath.Glob(filepath.Join(state, "xaad.db.corrupt-*"))
 	if len(moved) != 1 {
 		t.Fatalf("moved-aside files %v; warnings %q\n%s", moved, warnings, p.log())
