@@ -46,9 +46,9 @@ const (
 	// bbolt uses the OS page size; 1 KiB to 64 KiB covers every platform.
 	minPageSize = 1 << 10
 	maxPageSize = 64 << 10
-	// maxDepth bounds the recursion over trees and nested buckets. A bbolt
-	// branch has at least two children, so 64 levels is more than any file
-	// that fits on a disk; xaad nests no buckets.
+	// maxDepth bounds the recursion over trees and the buckets nested in
+	// them: with two children per branch, 2^64 keys take 64 levels, and
+	// xaad nests no buckets.
 	maxDepth = 128
 )
 
