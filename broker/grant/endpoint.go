@@ -99,7 +99,7 @@ func (e *Endpoint) postForm(ctx context.Context, name string, form url.Values, s
 		return nil, time.Time{}, fmt.Errorf("%s: read response: %w", name, err)
 	}
 	if resp.StatusCode != http.StatusOK || (success != "" && errorWithout(raw, success)) {
-		return nil, time.Time{}, decodeError(name, resp.StatusCode, raw)
+		return nil, time.Time{}, withRetry(decodeError(name, resp.StatusCode, raw), resp.Header, received)
 	}
 	return raw, received, nil
 }

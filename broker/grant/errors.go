@@ -3,6 +3,8 @@ package grant
 import (
 	"errors"
 	"fmt"
+
+	"github.com/xaad-dev/xaad/broker/upstream"
 )
 
 // OAuthError is an error answer of a token endpoint (RFC 6749 §5.2).
@@ -19,6 +21,9 @@ type OAuthError struct {
 	// insufficient_user_authentication (RFC 9470 §3).
 	MaxAge    string
 	ACRValues string
+	// Retry is when a 429 or 503 answer allows the next request; zero
+	// when it named no usable time.
+	Retry upstream.Hint
 }
 
 func (e *OAuthError) Error() string {
@@ -29,6 +34,9 @@ func (e *OAuthError) Error() string {
 	s := fmt.Sprintf("%s: HTTP %d: %s", e.Endpoint, e.Status, code)
 	if e.Description != "" {
 		s += ": " + e.Description
+	}
+	if !e.Retry.IsZero() {
+		s += " (" + e.Retry.String() + ")"
 	}
 	return s
 }
