@@ -39,7 +39,7 @@ func answerWith(t *testing.T, status int, headers map[string]string, body string
 	return srv
 }
 
-func endpoint(url string) *grant.Endpoint {
+func retryEndpoint(url string) *grant.Endpoint {
 	return &grant.Endpoint{
 		URL:  url + "/token",
 		Auth: grant.ClientAuth{ClientID: "client", Secret: "secret"},
@@ -73,7 +73,7 @@ func TestErrorAnswersCarryTheRetryTime(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := answerWith(t, tt.status, tt.headers, tt.body)
-			_, err := grant.JWTBearer(context.Background(), endpoint(srv.URL), grant.BearerRequest{Assertion: "id-jag"})
+			_, err := grant.JWTBearer(context.Background(), retryEndpoint(srv.URL), grant.BearerRequest{Assertion: "id-jag"})
 			var oe *grant.OAuthError
 			if !errors.As(err, &oe) || oe.Status != tt.status {
 				t.Fatalf("err %v, want an OAuthError with status %d", err, tt.status)
@@ -97,6 +97,26 @@ func TestErrorAnswersCarryTheRetryTime(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), h.String()) {
 				t.Fatalf("message %q does not carry the retry time", err)
+			}
+		})
+	}
+}
+
+// Every form POST of the package, not only the two grants, reads the
+// answer's retry time: the IdP's refresh and device calls share its limit.
+func TestEveryCallCarriesTheRetryTime(t *testing.T) {
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			url := serve(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Retry-After", "7")
+				w.WriteHeader(http.StatusTooManyRequests)
+			})
+			ep := endpoint(url)
+			ep.Now = func() time.Time { return received }
+			err := c.do(context.Background(), ep)
+			var oe *grant.OAuthError
+			if !errors.As(err, &oe) || !oe.Retry.At.Equal(received.Add(7*time.Second)) {
+				t.Fatalf("err %v, want an OAuthError retrying at +7s", err)
 			}
 		})
 	}

@@ -57,8 +57,8 @@ type Config struct {
 // Gate guards one upstream token endpoint: a [Pacer] for the arithmetic,
 // a FIFO queue per [Priority], and at most one timer, armed for the head of
 // the queue. Every request to the endpoint, whatever its kind, calls Wait
-// first and reports its answer with Observe or ObserveError; [Gate.Do]
-// does both. A Gate is safe for concurrent use and starts no goroutine
+// (or WaitUntil) first and reports its answer with Observe or
+// ObserveError; [Gate.Do] does both. A Gate is safe for concurrent use and starts no goroutine
 // that outlives its waiters.
 type Gate struct {
 	name     string
@@ -83,6 +83,9 @@ type Gate struct {
 
 // New returns a gate with a full bucket and empty queues.
 func New(cfg Config) (*Gate, error) {
+	if cfg.Name == "" {
+		cfg.Name = "upstream token endpoint"
+	}
 	p, err := NewPacer(cfg.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Name, err)
@@ -104,7 +107,19 @@ func New(cfg Config) (*Gate, error) {
 // admitted but whose turn is pushed past its deadline by a later hold is
 // turned away with the same error when that hold arrives. A cancelled ctx
 // ends the wait with ctx's error.
+//
+// A context's deadline is on the system clock; the gate judges it on its
+// own clock as the time left, so a gate on a fake clock honours real
+// timeouts as durations.
 func (g *Gate) Wait(ctx context.Context, p Priority) error {
+	return g.WaitUntil(ctx, p, time.Time{})
+}
+
+// WaitUntil is Wait with a deadline on the gate's clock as well, for
+// work whose deadline is not a context's, such as a background refresh
+// that is useless once the token it renews has expired. The zero time
+// means none; the earlier of deadline and ctx's applies.
+func (g *Gate) WaitUntil(ctx context.Context, p Priority, deadline time.Time) error {
 	if p > Background {
 		return fmt.Errorf("%s: unknown priority %d", g.name, p)
 	}
@@ -112,12 +127,9 @@ func (g *Gate) Wait(ctx context.Context, p Priority) error {
 		return fmt.Errorf("%s: before waiting for a request slot: %w", g.name, err)
 	}
 	w := &waiter{prio: p, done: make(chan struct{})}
-	if dl, ok := ctx.Deadline(); ok {
-		w.deadline = dl
-	}
 	g.mu.Lock()
 	now := g.clk.Now()
-	w.since = now
+	w.since, w.deadline = now, earliest(ctx, deadline, now)
 	if err := g.admitLocked(w, now); err != nil {
 		g.mu.Unlock()
 		return err
@@ -130,6 +142,22 @@ func (g *Gate) Wait(ctx context.Context, p Priority) error {
 	case <-ctx.Done():
 		return g.leave(w, ctx.Err())
 	}
+}
+
+// earliest is the earlier of deadline and ctx's deadline moved onto the
+// gate's clock; zero when neither is set.
+func earliest(ctx context.Context, deadline, now time.Time) time.Time {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return deadline
+	}
+	// The one reading of the system clock here: a context's deadline is
+	// on it by definition.
+	mapped := now.Add(time.Until(d))
+	if deadline.IsZero() || mapped.Before(deadline) {
+		return mapped
+	}
+	return deadline
 }
 
 // Do waits for a slot of priority p, calls f and observes its error: the

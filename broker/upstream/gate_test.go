@@ -48,13 +48,10 @@ func launch(g *Gate, ctx context.Context, p Priority, id string, n int, out chan
 	await(g, queued(g, p, n))
 }
 
-func deadline(t *testing.T, at time.Time) context.Context {
-	t.Helper()
-	// t0 is in 2100, so these deadlines are far in the real future: only
-	// the gate, on the fake clock, ever judges them.
-	ctx, cancel := context.WithDeadline(context.Background(), at)
-	t.Cleanup(cancel)
-	return ctx
+// launchUntil is launch with a deadline on the gate's (fake) clock.
+func launchUntil(g *Gate, p Priority, deadline time.Time, id string, n int, out chan<- outcome) {
+	go func() { out <- outcome{id, g.WaitUntil(context.Background(), p, deadline)} }()
+	await(g, queued(g, p, n))
 }
 
 // exhaust empties the bucket at the current time.
@@ -149,10 +146,10 @@ func TestGateCallerRightAfterBackground(t *testing.T) {
 	if err := g.Wait(context.Background(), Background); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Wait(deadline(t, t0.Add(time.Millisecond)), Background); !errors.Is(err, ErrLimited) {
+	if err := g.WaitUntil(context.Background(), Background, t0.Add(time.Millisecond)); !errors.Is(err, ErrLimited) {
 		t.Fatalf("second background request: %v, want ErrLimited (its turn is 500ms away)", err)
 	}
-	if err := g.Wait(deadline(t, t0.Add(time.Millisecond)), Caller); err != nil {
+	if err := g.WaitUntil(context.Background(), Caller, t0.Add(time.Millisecond)); err != nil {
 		t.Fatalf("caller after a background request: %v", err)
 	}
 }
@@ -165,7 +162,7 @@ func TestGateDeadlineBeforeTurnFailsAtOnce(t *testing.T) {
 		launch(g, context.Background(), Caller, "c", i+1, out)
 	}
 	for _, dl := range []time.Duration{3500 * time.Millisecond, 4 * time.Second} {
-		err := g.Wait(deadline(t, t0.Add(dl)), Caller)
+		err := g.WaitUntil(context.Background(), Caller, t0.Add(dl))
 		var we *WaitError
 		if !errors.As(err, &we) || !errors.Is(err, ErrLimited) {
 			t.Fatalf("deadline +%v: %v, want a WaitError for ErrLimited", dl, err)
@@ -177,9 +174,9 @@ func TestGateDeadlineBeforeTurnFailsAtOnce(t *testing.T) {
 			t.Fatalf("message %q does not say when or what to change", msg)
 		}
 	}
-	launch(g, deadline(t, t0.Add(4*time.Second+time.Nanosecond)), Caller, "in time", 4, out)
+	launchUntil(g, Caller, t0.Add(4*time.Second+time.Nanosecond), "in time", 4, out)
 	// Background: its turn comes after every caller (+5s).
-	err := g.Wait(deadline(t, t0.Add(4500*time.Millisecond)), Background)
+	err := g.WaitUntil(context.Background(), Background, t0.Add(4500*time.Millisecond))
 	var we *WaitError
 	if !errors.As(err, &we) || !errors.Is(err, ErrLimited) || !we.Until.Equal(t0.Add(5*time.Second)) {
 		t.Fatalf("background: %v (%+v), want ErrLimited until +5s", err, we)
@@ -256,7 +253,7 @@ func TestGateHoldTurnsAwayWhoCannotWait(t *testing.T) {
 	exhaust(t, g)
 	out := make(chan outcome, 10)
 	launch(g, context.Background(), Caller, "patient", 1, out)
-	launch(g, deadline(t, t0.Add(5*time.Second)), Caller, "hurried", 2, out)
+	launchUntil(g, Caller, t0.Add(5*time.Second), "hurried", 2, out)
 	h := hint7(t0)
 	g.Observe(http.StatusTooManyRequests, h)
 	o := <-out
@@ -270,10 +267,10 @@ func TestGateHoldTurnsAwayWhoCannotWait(t *testing.T) {
 	if msg := o.err.Error(); !strings.Contains(msg, "Retry-After asks to wait 7s") {
 		t.Fatalf("message %q does not say what the server asked", msg)
 	}
-	if err := g.Wait(deadline(t, t0.Add(6*time.Second)), Background); !errors.Is(err, ErrHeld) {
+	if err := g.WaitUntil(context.Background(), Background, t0.Add(6*time.Second)); !errors.Is(err, ErrHeld) {
 		t.Fatalf("background with an earlier deadline: %v, want ErrHeld", err)
 	}
-	launch(g, deadline(t, t0.Add(time.Minute)), Caller, "in time", 2, out)
+	launchUntil(g, Caller, t0.Add(time.Minute), "in time", 2, out)
 	snap := g.Snapshot()
 	if !snap.HeldUntil.Equal(t0.Add(7*time.Second)) || snap.Hold != h || !snap.Held() || snap.Callers != 2 {
 		t.Fatalf("snapshot %+v", snap)
@@ -386,7 +383,9 @@ func TestGateDo(t *testing.T) {
 	if !g.Snapshot().HeldUntil.Equal(t0.Add(7 * time.Second)) {
 		t.Fatal("Do did not feed a wrapped answer to the gate")
 	}
-	err = g.Do(deadline(t, t0.Add(time.Second)), Caller, func(context.Context) error { calls++; return nil })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	err = g.Do(ctx, Caller, func(context.Context) error { calls++; return nil })
 	if !errors.Is(err, ErrHeld) || calls != 1 {
 		t.Fatalf("Do during a hold: %v, %d calls", err, calls)
 	}
@@ -396,7 +395,7 @@ func TestGateSetLimit(t *testing.T) {
 	g, fk := newTestGate(t, Limit{Rate: 1, Burst: 1})
 	exhaust(t, g)
 	out := make(chan outcome, 10)
-	launch(g, deadline(t, t0.Add(90*time.Second)), Caller, "a", 1, out)
+	launchUntil(g, Caller, t0.Add(90*time.Second), "a", 1, out)
 	if err := g.SetLimit(Limit{Rate: -1}); err == nil {
 		t.Fatal("a negative rate was accepted")
 	}
@@ -430,5 +429,64 @@ func TestNewRejectsABadLimit(t *testing.T) {
 	g, _ := newTestGate(t, DefaultLimit)
 	if err := g.Wait(context.Background(), Priority(7)); err == nil {
 		t.Fatal("an unknown priority was accepted")
+	}
+}
+
+// A context's deadline is on the system clock; the gate judges it as the
+// time left, on its own clock, whether that clock is years ahead of the
+// system's or behind it.
+func TestWaitJudgesAContextDeadlineAsTimeLeft(t *testing.T) {
+	for _, start := range []time.Time{t0, time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		fk := clock.NewFake(start)
+		g, err := New(Config{Limit: Limit{Rate: 0.25, Burst: 1}, Clock: fk}) // one per 4 s
+		if err != nil {
+			t.Fatal(err)
+		}
+		exhaust(t, g)
+		short, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		err = g.Wait(short, Caller)
+		var we *WaitError
+		if !errors.As(err, &we) || !errors.Is(err, ErrLimited) {
+			t.Fatalf("fake clock at %v: a 2 s timeout before a turn 4 s away: %v", start, err)
+		}
+		if we.Deadline.After(start.Add(2*time.Second)) || !we.Deadline.After(start) {
+			t.Fatalf("deadline judged as %v, want within 2 s of the fake now %v", we.Deadline, start)
+		}
+		long, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		out := make(chan outcome, 1)
+		launch(g, long, Caller, "hour", 1, out)
+		fk.Advance(4 * time.Second)
+		if o := <-out; o.err != nil {
+			t.Fatalf("fake clock at %v: an hour's timeout: %v", start, o.err)
+		}
+		// The earlier of a context's and an explicit deadline applies.
+		if err := g.WaitUntil(long, Caller, fk.Now().Add(time.Second)); !errors.Is(err, ErrLimited) {
+			t.Fatalf("explicit deadline 1 s away, turn 4 s away: %v", err)
+		}
+	}
+	if g, _ := New(Config{}); !strings.HasPrefix(g.Snapshot().Name, "upstream token endpoint") {
+		t.Fatal("a gate without a name has no name in its errors")
+	}
+}
+
+// Background work yields to every caller, so a caller's arrival can push a
+// background request past its deadline: it is turned away then, not when
+// the deadline passes.
+func TestGateCallersPushBackgroundPastItsDeadline(t *testing.T) {
+	g, _ := newTestGate(t, Limit{Rate: 1, Burst: 1})
+	exhaust(t, g)
+	out := make(chan outcome, 10)
+	launchUntil(g, Background, t0.Add(3*time.Second), "refresh", 1, out) // turn +1s
+	launch(g, context.Background(), Caller, "c1", 1, out)                // refresh now at +2s
+	if g.Snapshot().Background != 1 {
+		t.Fatal("refresh turned away while its turn (+2s) is before its deadline")
+	}
+	launch(g, context.Background(), Caller, "c2", 2, out) // refresh at +3s: too late
+	o := <-out
+	var we *WaitError
+	if o.id != "refresh" || !errors.As(o.err, &we) || !errors.Is(o.err, ErrLimited) || !we.Until.Equal(t0.Add(3*time.Second)) || we.Priority != Background {
+		t.Fatalf("%s: %v (%+v), want the refresh turned away until +3s", o.id, o.err, we)
 	}
 }

@@ -19,7 +19,8 @@ type Limit struct {
 // (and 40 per 10 s per endpoint). With 2/s and a burst of 2, no window of
 // one second ever holds more than 2·1 + 2 = 4 requests, and no 10 s window
 // more than 22. A burst of 4 would allow 6 in one second. Ten servers
-// starting cold get their exchanges within 4.5 s.
+// starting cold get their exchanges within 4 s (two at once, then one
+// every 500 ms).
 var DefaultLimit = Limit{Rate: 2, Burst: 2}
 
 // Bounds of a Limit: beyond 1000/s a limit is no limit, and a burst larger

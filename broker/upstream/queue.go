@@ -35,6 +35,9 @@ func (g *Gate) admitLocked(w *waiter, now time.Time) error {
 	}
 	g.queues[w.prio] = append(g.queues[w.prio], w)
 	g.changed.Broadcast()
+	if w.prio == Caller && len(g.queues[Background]) > 0 {
+		g.failLateLocked(now) // background work yields, so its turns moved
+	}
 	return nil
 }
 
