@@ -59,7 +59,7 @@ type spare struct {
 // themselves. A spare minted ahead is handed out at most once; otherwise one
 // is minted now.
 func (b *Broker) Assertion(ctx context.Context, req AssertionRequest) (*Assertion, error) {
-	aud, res, scopes, err := b.assertionTarget(ctx, req)
+	srv, aud, res, scopes, err := b.assertionTarget(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -72,12 +72,15 @@ func (b *Broker) Assertion(ctx context.Context, req AssertionRequest) (*Assertio
 	now := b.now()
 	jag, recent := b.spares.take(key, now, b.gen.Load())
 	if jag == nil {
-		if jag, err = b.exchangeFor(ctx, aud, res, scopes); err != nil {
+		if jag, err = b.exchangeFor(ctx, srv, aud, res, scopes); err != nil {
 			return nil, err
 		}
 	}
 	if recent {
-		b.mintSpare(key, aud, res, scopes)
+		b.mintSpare(key, srv, aud, res, scopes)
+	}
+	if srv != nil {
+		srv.counters.assertions.Add(1)
 	}
 	b.log.Info("assertion served", slog.String("audience", aud), slog.String("jag_fp", Fingerprint(jag.Assertion)), slog.Time("exp", jag.ExpiresAt))
 	return &Assertion{Assertion: jag.Assertion, ExpiresAt: jag.ExpiresAt, Audience: aud, Resource: res, Scopes: slices.Clone(jag.Scopes)}, nil
@@ -108,7 +111,7 @@ func (s *spares) take(key string, now time.Time, gen uint64) (*grant.IDJAG, bool
 
 // mintSpare mints one spare for key in the background, unless one exists
 // or is being minted.
-func (b *Broker) mintSpare(key, aud, res string, scopes []string) {
+func (b *Broker) mintSpare(key string, srv *server, aud, res string, scopes []string) {
 	b.spares.mu.Lock()
 	sp := b.spares.byKey[key]
 	if sp == nil || sp.jag != nil || sp.minting {
@@ -128,7 +131,7 @@ func (b *Broker) mintSpare(key, aud, res string, scopes []string) {
 		defer b.flightsWG.Done()
 		ctx, cancel := context.WithTimeout(b.root, 2*b.cfg.timeout())
 		defer cancel()
-		jag, err := b.exchangeFor(ctx, aud, res, scopes)
+		jag, err := b.exchangeFor(ctx, srv, aud, res, scopes)
 		b.spares.mu.Lock()
 		defer b.spares.mu.Unlock()
 		sp.minting = false
@@ -138,53 +141,60 @@ func (b *Broker) mintSpare(key, aud, res string, scopes []string) {
 	}()
 }
 
-// assertionTarget resolves and checks the audience, resource and scopes.
-func (b *Broker) assertionTarget(ctx context.Context, req AssertionRequest) (aud, res string, scopes []string, err error) {
+// assertionTarget resolves and checks the audience, resource and scopes,
+// and finds the server the ID-JAG is for (nil when an audience request
+// names no known server's resource), whose counters it goes to.
+func (b *Broker) assertionTarget(ctx context.Context, req AssertionRequest) (srv *server, aud, res string, scopes []string, err error) {
 	scopes = normScopes(req.Scopes)
 	if req.ServerURL != "" {
 		srv, err := b.serverFor(req.ServerURL)
 		if err != nil {
-			return "", "", nil, err
+			return nil, "", "", nil, err
 		}
 		meta, err := b.metadata(ctx, srv, false)
 		if err != nil {
-			return "", "", nil, err
+			return nil, "", "", nil, err
 		}
-		return meta.as.Issuer, meta.resource.Resource, b.effectiveScopes(srv, meta, scopes), nil
+		return srv, meta.as.Issuer, meta.resource.Resource, b.effectiveScopes(srv, meta, scopes), nil
 	}
 	if req.Audience == "" {
-		return "", "", nil, newError(ReasonInvalidArgument, true, nil, "name an MCP server (resource) or an authorization server (audience)")
+		return nil, "", "", nil, newError(ReasonInvalidArgument, true, nil, "name an MCP server (resource) or an authorization server (audience)")
 	}
-	if !b.knownAudience(req.Audience, req.Resource) {
-		return "", "", nil, newError(ReasonServerNotAllowed, true, nil,
+	srv, known := b.knownAudience(req.Audience, req.Resource)
+	if !known {
+		return nil, "", "", nil, newError(ReasonServerNotAllowed, true, nil,
 			"%s is not the authorization server of a known MCP server; ask for the MCP server's URL instead", req.Audience)
 	}
-	return req.Audience, req.Resource, scopes, nil
+	return srv, req.Audience, req.Resource, scopes, nil
 }
 
 // knownAudience reports whether aud is the issuer of a configured
 // authorization server or of a discovered server (with that resource,
-// when one is named): ID-JAGs are minted only for places xaad may go.
-func (b *Broker) knownAudience(aud, res string) bool {
+// when one is named): ID-JAGs are minted only for places xaad may go. srv
+// is the discovered server with exactly that audience and resource, if any.
+func (b *Broker) knownAudience(aud, res string) (srv *server, known bool) {
 	// A reload swaps cfg under mu.
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	unlisted := b.cfg.AllowUnlisted
-	if _, ok := b.cfg.AuthServers[aud]; ok && unlisted {
-		return true
-	}
+	_, known = b.cfg.AuthServers[aud]
+	known = known && unlisted
 	// With an allow-list, the resource must be an allowed server's, named:
 	// an ID-JAG without one might be good for any resource of that AS.
 	for _, s := range b.servers {
-		if s.meta != nil && s.meta.as.Issuer == aud && (res == s.meta.resource.Resource || (res == "" && unlisted)) {
-			return true
+		if s.meta == nil || s.meta.as.Issuer != aud {
+			continue
 		}
+		if res != "" && res == s.meta.resource.Resource {
+			return s, true
+		}
+		known = known || (res == "" && unlisted)
 	}
-	return false
+	return nil, known
 }
 
 // exchangeFor mints one ID-JAG, with the same subject renewal as mint.
-func (b *Broker) exchangeFor(ctx context.Context, aud, res string, scopes []string) (*grant.IDJAG, error) {
+func (b *Broker) exchangeFor(ctx context.Context, srv *server, aud, res string, scopes []string) (*grant.IDJAG, error) {
 	subject, err := b.subject(ctx)
 	if err != nil {
 		return nil, err
@@ -194,9 +204,13 @@ func (b *Broker) exchangeFor(ctx context.Context, aud, res string, scopes []stri
 		return nil, err
 	}
 	exchange := func() (*grant.IDJAG, error) {
-		return grant.Exchange(ctx, idp, grant.ExchangeRequest{
+		jag, err := grant.Exchange(ctx, idp, grant.ExchangeRequest{
 			SubjectToken: subject.token, SubjectTokenType: subject.typ, Audience: aud, Resource: res, Scopes: scopes,
 		})
+		if err == nil && srv != nil {
+			srv.counters.exchanges.Add(1)
+		}
+		return jag, err
 	}
 	jag, err := exchange()
 	if isCode(err, "invalid_grant") || isCode(err, "invalid_request") {

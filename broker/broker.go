@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,21 +16,26 @@ import (
 	"github.com/xaad-dev/xaad/broker/discovery"
 	"github.com/xaad-dev/xaad/broker/idtoken"
 	"github.com/xaad-dev/xaad/broker/internal/httpx"
+	"github.com/xaad-dev/xaad/broker/schedule"
+	"github.com/xaad-dev/xaad/internal/clock"
 )
 
 // Broker holds the enterprise identity and the tokens of every MCP server.
-// Create one with [New], then call [Broker.Load].
+// Create one with [New], then call [Broker.Load] and [Broker.Run].
 type Broker struct {
 	// cfg's IdP, AuthServers, DefaultClient and AllowUnlisted, and
 	// verifier, are swapped by Reconfigure: read them under mu.
 	cfg      Config
 	log      *slog.Logger
-	now      func() time.Time
+	clock    clock.Clock
 	disc     *discovery.Client
 	verifier *idtoken.Verifier
 	flights  singleflight.Group
 	spares   spares
-	clock    Clock
+	// queue plans the background refresh of every access token. It has
+	// its own lock, taken after mu, so it changes in the same critical
+	// section as the tokens it plans for.
+	queue *schedule.Queue
 	// gen counts identity changes (logout, another person, another IdP).
 	// A refresh or spare begun under an older generation is discarded, so
 	// nothing minted for one sign-in outlives it.
@@ -45,11 +51,6 @@ type Broker struct {
 	flightsWG  sync.WaitGroup
 	closeMu    sync.RWMutex
 	closed     bool
-	// wake nudges the scheduler loop; lastTick is when it last ran.
-	wake      chan struct{}
-	lastTick  atomic.Int64
-	turns     atomic.Uint64
-	idleAfter time.Duration
 	// signin is the enterprise sign-in: logins, ID token refresh, NEEDS_LOGIN.
 	signin signinState
 
@@ -71,22 +72,39 @@ type server struct {
 
 	meta   *metadata
 	tokens map[string]*Token // by scopeKey of the requested scopes
-	sched  map[string]*sched // by the same key; see scheduler.go
 	// removed is set when the server is forgotten, so a refresh in flight
 	// does not bring its token back.
 	removed   bool
 	lastErr   *Error
 	lastRefAt time.Time
 	counters  serverCounters
+	// refreshing and discovering count the flights of this server that
+	// are running, and those of them in metadata discovery (Status shows
+	// REFRESHING and DISCOVERING).
+	refreshing, discovering atomic.Int32
+	// published is the state watchers last heard of (see publishLocked).
+	published ServerState
 }
 
 // serverCounters are atomic so the cache-hit path needs only a read lock.
 type serverCounters struct {
-	refreshes, failures, cacheHits atomic.Uint64
+	requests, refreshes, failures, cacheHits atomic.Uint64
+	exchanges, grants, assertions            atomic.Uint64
+	lastUsed                                 atomic.Int64 // unix ns of the last request
 }
 
 func (c *serverCounters) snapshot() Counters {
-	return Counters{Refreshes: c.refreshes.Load(), Failures: c.failures.Load(), CacheHits: c.cacheHits.Load()}
+	return Counters{
+		Requests: c.requests.Load(), Refreshes: c.refreshes.Load(), Failures: c.failures.Load(), CacheHits: c.cacheHits.Load(),
+		TokenExchanges: c.exchanges.Load(), JWTBearerGrants: c.grants.Load(), AssertionsServed: c.assertions.Load(),
+	}
+}
+
+func (c *serverCounters) lastUsedAt() time.Time {
+	if v := c.lastUsed.Load(); v != 0 {
+		return time.Unix(0, v)
+	}
+	return time.Time{}
 }
 
 type metadata struct {
@@ -127,37 +145,29 @@ func New(cfg Config) (*Broker, error) {
 	b := &Broker{
 		cfg:     cfg,
 		log:     cfg.Logger,
-		now:     cfg.Now,
-		disc:    &discovery.Client{HTTP: cfg.HTTP, Timeout: cfg.timeout()},
+		clock:   clock.OrSystem(cfg.Clock),
 		servers: make(map[string]*server),
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	switch {
-	case cfg.Clock != nil:
-		b.clock = cfg.Clock
-	case cfg.Now != nil:
-		b.clock = nowClock(cfg.Now)
-	default:
-		b.clock = realClock{}
-	}
-	b.now = b.clock.Now
-	b.wake = make(chan struct{}, 1)
+	b.disc = &discovery.Client{HTTP: cfg.HTTP, Timeout: cfg.timeout()}
+	b.queue = schedule.New(schedule.Config{
+		Clock: b.clock, Rand: b.rand, IdleAfter: cfg.IdleAfter, Logger: b.log,
+	})
 	b.root, b.rootCancel = context.WithCancel(context.Background())
-	b.idleAfter = cfg.IdleAfter
-	if b.idleAfter <= 0 {
-		b.idleAfter = DefaultIdleAfter
-	}
-	b.verifier = &idtoken.Verifier{Issuer: cfg.IdP.Issuer, ClientID: cfg.IdP.Auth.ClientID, HTTP: cfg.HTTP, Now: b.now}
+	b.verifier = &idtoken.Verifier{Issuer: cfg.IdP.Issuer, ClientID: cfg.IdP.Auth.ClientID, HTTP: cfg.HTTP, Now: b.clock.Now}
 	for _, sc := range cfg.Servers {
 		if _, err := httpx.CheckURL(sc.URL); err != nil {
 			return nil, fmt.Errorf("broker: server: %w", err)
 		}
-		b.servers[sc.URL] = &server{url: sc.URL, scopes: normScopes(sc.Scopes), keepWarm: sc.KeepWarm, origin: OriginConfig, tokens: map[string]*Token{}}
+		b.addServerLocked(&server{url: sc.URL, scopes: normScopes(sc.Scopes), keepWarm: sc.KeepWarm, origin: OriginConfig, tokens: map[string]*Token{}})
 	}
 	return b, nil
 }
+
+// now is the broker's wall time, for every expiry.
+func (b *Broker) now() time.Time { return b.clock.Now() }
 
 // Load reads the identity, user-added servers and cached tokens from the
 // store. Records that no longer apply (expired tokens, servers the
@@ -218,4 +228,18 @@ func (b *Broker) flight(f func(ctx context.Context) (any, error)) (any, error) {
 	ctx, cancel := b.timeoutCtx(b.root)
 	defer cancel()
 	return f(ctx)
+}
+
+// rand draws the jitter; Config.Rand makes it reproducible in tests.
+func (b *Broker) rand() float64 {
+	if b.cfg.Rand != nil {
+		return b.cfg.Rand()
+	}
+	return rand.Float64()
+}
+
+// addServerLocked registers s and its refresh rule.
+func (b *Broker) addServerLocked(s *server) {
+	b.servers[s.url] = s
+	b.queue.SetServer(s.url, schedule.Policy{KeepWarm: s.keepWarm})
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/xaad-dev/xaad/broker/grant"
+	"github.com/xaad-dev/xaad/internal/clock"
 )
 
 // Store persists the broker's records. The broker owns what the records mean
@@ -58,17 +59,16 @@ type Config struct {
 	Store Store
 	// HTTP makes every upstream call; nil means a client with sane timeouts.
 	HTTP *http.Client
-	// Clock is the time source of expiry and scheduling; nil means Now,
-	// and when Now is nil too, the real clock.
-	Clock Clock
-	// Now is a wall clock alone (timers stay real); see Clock.
-	Now func() time.Time
+	// Clock is the time source of every expiry, plan and wait; nil means
+	// the system clock. Tests pass a clock.Fake.
+	Clock clock.Clock
 	// Rand returns jitter draws in [0, 1); nil means math/rand/v2. Tests
 	// seed it to make schedules reproducible. It is called from several
 	// goroutines and must be safe for concurrent use.
 	Rand func() float64
 	// IdleAfter stops background refresh of servers nobody asked for in
-	// this long, unless they are keep-warm; zero means DefaultIdleAfter.
+	// this long, unless they are keep-warm; zero means
+	// schedule.DefaultIdleAfter.
 	IdleAfter time.Duration
 	// OnNeedsLogin, if set, is called once each time the identity enters
 	// NEEDS_LOGIN (refresh refused, step-up demanded, ID token expired

@@ -11,8 +11,11 @@ const (
 	EventRefreshed EventKind = iota + 1
 	// EventFailed: a refresh failed; Event.Server says why.
 	EventFailed
-	// EventChanged: the server was added, removed or reconfigured.
+	// EventChanged: the server was added or reconfigured, or its state
+	// changed without a refresh (a logout, a sign-in, NEEDS_LOGIN).
 	EventChanged
+	// EventRemoved: the server was removed; Event.Server is its last state.
+	EventRemoved
 )
 
 // Event is one change of a server, as WatchTokens streams it.
@@ -53,6 +56,10 @@ func (b *Broker) Subscribe(urls []string) *Subscription {
 		b.subs = map[*Subscription]struct{}{}
 	}
 	b.subs[s] = struct{}{}
+	// The new reader's snapshot comes next: changes are counted from here.
+	for _, srv := range b.servers {
+		srv.published = b.serverInfoLocked(srv).State
+	}
 	b.mu.Unlock()
 	return s
 }
@@ -69,12 +76,13 @@ func (s *Subscription) Close() {
 func (s *Subscription) Overflowed() bool { return s.overflow.Swap(false) }
 
 // publishLocked sends an event of srv to every interested subscriber
-// without ever blocking. The caller holds b.mu.
+// without ever blocking. The caller holds b.mu (for writing).
 func (b *Broker) publishLocked(srv *server, kind EventKind, t *Token) {
 	if len(b.subs) == 0 {
 		return
 	}
 	ev := Event{Kind: kind, Server: b.serverInfoLocked(srv)}
+	srv.published = ev.Server.State
 	if t != nil {
 		c := *t
 		ev.Token = &c
@@ -87,6 +95,21 @@ func (b *Broker) publishLocked(srv *server, kind EventKind, t *Token) {
 		case s.c <- ev:
 		default:
 			s.overflow.Store(true)
+		}
+	}
+}
+
+// publishChangesLocked sends EventChanged for every server whose state
+// differs from what watchers last heard: after a logout, a sign-in or a
+// move to NEEDS_LOGIN, which change no token of their own accord (or drop
+// them all). The caller holds b.mu for writing.
+func (b *Broker) publishChangesLocked() {
+	if len(b.subs) == 0 {
+		return
+	}
+	for _, srv := range b.servers {
+		if b.serverInfoLocked(srv).State != srv.published {
+			b.publishLocked(srv, EventChanged, nil)
 		}
 	}
 }

@@ -3,14 +3,18 @@ package broker
 import "context"
 
 // TickForTest runs the refreshes due now, synchronously, and returns how
-// many it ran: the scheduler loop's work without its goroutines and timers.
+// many it ran: the refresh loop's work without its goroutines and timers.
 func (b *Broker) TickForTest(ctx context.Context) int {
-	jobs, _ := b.due(b.now())
-	for _, j := range jobs {
-		b.background(ctx, j)
+	keys, _ := b.queue.Due(b.now(), 0)
+	for _, k := range keys {
+		b.background(ctx, k)
+		b.queue.Done(k, b.now())
 	}
-	return len(jobs)
+	return len(keys)
 }
 
-// Jumped exposes the loop's jump rule.
-var Jumped = jumped
+// RunIdentityRefreshForTest runs the ID token loop alone, so a test can
+// follow its timers without the refresh queue's.
+func (b *Broker) RunIdentityRefreshForTest(ctx context.Context) error {
+	return b.runIdentityRefresh(ctx)
+}

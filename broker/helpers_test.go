@@ -15,6 +15,7 @@ import (
 
 	"github.com/xaad-dev/xaad/broker"
 	"github.com/xaad-dev/xaad/broker/grant"
+	"github.com/xaad-dev/xaad/internal/clock"
 	"github.com/xaad-dev/xaad/internal/testbed"
 )
 
@@ -27,15 +28,21 @@ type bed struct {
 }
 
 type bedOpts struct {
-	tb        testbed.Options
-	idpKey    *ecdsa.PrivateKey // for private_key_jwt at the IdP
-	asKey     *ecdsa.PrivateKey
-	noSignIn  bool
+	tb       testbed.Options
+	idpKey   *ecdsa.PrivateKey // for private_key_jwt at the IdP
+	asKey    *ecdsa.PrivateKey
+	noSignIn bool
+	// clock, when set, is the time of the testbed and the broker alike;
+	// nil leaves both on the system clock.
+	clock     *clock.Fake
 	configure func(*broker.Config)
 }
 
 func newBed(t *testing.T, o bedOpts) *bed {
 	t.Helper()
+	if o.clock != nil {
+		o.tb.Now = o.clock.Now
+	}
 	tb, err := testbed.Start(o.tb)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +57,9 @@ func newBed(t *testing.T, o bedOpts) *bed {
 		},
 		AllowUnlisted: true,
 		HTTP:          &http.Client{Transport: rec, Timeout: 30 * time.Second},
-		Now:           tb.Now,
+	}
+	if o.clock != nil {
+		cfg.Clock = o.clock
 	}
 	if o.configure != nil {
 		o.configure(&cfg)

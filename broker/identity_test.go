@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/xaad-dev/xaad/broker"
+	"github.com/xaad-dev/xaad/internal/clock"
 	"github.com/xaad-dev/xaad/internal/testbed"
 	"github.com/xaad-dev/xaad/storage"
 )
@@ -61,14 +62,13 @@ func TestImportRejectsBadIDTokens(t *testing.T) {
 }
 
 func TestExpiredIdentityNeedsLogin(t *testing.T) {
-	now := time.Now()
-	clock := func() time.Time { return now }
-	bd := newBed(t, bedOpts{tb: testbed.Options{Now: func() time.Time { return clock() }}})
+	clk := clock.NewFake(time.Now())
+	bd := newBed(t, bedOpts{clock: clk})
 	if _, err := bd.token(t, broker.TokenRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	// Two hours later the ID token (1 h) and the access token (1 h) are gone.
-	now = now.Add(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	_, err := bd.token(t, broker.TokenRequest{})
 	wantReason(t, err, broker.ReasonLoginRequired)
 	if st := bd.b.Identity().State; st != broker.NeedsLogin {

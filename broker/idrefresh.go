@@ -21,13 +21,12 @@ const (
 	idRetryCap  = 5 * time.Minute
 )
 
-// RunIdentityRefresh keeps the enterprise ID token fresh until ctx ends:
+// runIdentityRefresh keeps the enterprise ID token fresh until ctx ends:
 // it refreshes it with the IdP refresh token when about a third of its
-// lifetime remains (architecture.md, "Refresh policy"), retries transient
-// failures with backoff, and announces once when the identity can no
-// longer be renewed. The daemon runs it for its whole life. It returns nil
-// when ctx ends.
-func (b *Broker) RunIdentityRefresh(ctx context.Context) error {
+// lifetime remains, retries transient failures with backoff, and announces
+// once when the identity can no longer be renewed. [Broker.Run] runs it
+// beside the access token queue. It returns nil when ctx ends.
+func (b *Broker) runIdentityRefresh(ctx context.Context) error {
 	failures := 0
 	for {
 		// A nudge that arrived while working is answered by planning now.
@@ -94,6 +93,10 @@ func (b *Broker) RunIdentityRefresh(ctx context.Context) error {
 			if cur != nil && cur.IDToken == plan.idToken {
 				b.log.Warn("the enterprise ID token expired and cannot be renewed; sign in again")
 				b.announce(cur)
+				// Servers without a valid token now need the person.
+				b.mu.Lock()
+				b.publishChangesLocked()
+				b.mu.Unlock()
 			}
 		}
 	}

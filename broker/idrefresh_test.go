@@ -47,7 +47,7 @@ func runLoop(t *testing.T, b *broker.Broker) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = b.RunIdentityRefresh(ctx) }()
+	go func() { defer close(done); _ = b.RunIdentityRefreshForTest(ctx) }()
 	var once sync.Once
 	stop = func() { once.Do(func() { cancel(); <-done }) }
 	t.Cleanup(stop)

@@ -8,7 +8,8 @@ import (
 // Logout ends the enterprise sign-in: it revokes the IdP refresh token
 // (RFC 7009) when the IdP advertises a revocation_endpoint, then forgets
 // the identity and deletes every cached access token, in memory and in the
-// store. Servers stay. revoked reports whether the IdP confirmed the
+// store, and every refresh planned for them. Servers stay; watchers learn
+// that they hold no valid token. revoked reports whether the IdP confirmed the
 // revocation; a failed revocation is logged and the wipe happens anyway, so
 // nothing of the session stays on this machine. It fails with
 // LOGIN_IN_PROGRESS while a login runs.
@@ -34,6 +35,10 @@ func (b *Broker) Logout(ctx context.Context) (revoked bool, err error) {
 		s.tokens = map[string]*Token{}
 		s.lastErr = nil
 	}
+	// With the tokens, their plans: no background refresh fires later for
+	// a sign-in that is gone.
+	b.queue.Clear()
+	b.publishChangesLocked()
 	b.mu.Unlock()
 	b.signin.rec.Unlock()
 	b.unpersistPrefix(bucketTokens, "")

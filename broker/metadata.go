@@ -41,6 +41,8 @@ func (b *Broker) metadata(ctx context.Context, srv *server, fresh bool) (*metada
 
 // discover fetches and validates the server's metadata and caches it.
 func (b *Broker) discover(ctx context.Context, srv *server) (*metadata, error) {
+	srv.discovering.Add(1)
+	defer srv.discovering.Add(-1)
 	res, err := b.disc.ProtectedResource(ctx, srv.url)
 	if err != nil {
 		return nil, classifyDiscovery(err)
@@ -64,7 +66,7 @@ func (b *Broker) discover(ctx context.Context, srv *server) (*metadata, error) {
 // discovering it when the configuration does not name it.
 func (b *Broker) idpEndpoint(ctx context.Context) (*grant.Endpoint, error) {
 	idp := b.idpConfig()
-	ep := &grant.Endpoint{URL: idp.TokenEndpoint, Issuer: idp.Issuer, Auth: idp.Auth, HTTP: b.cfg.HTTP, Now: b.now}
+	ep := &grant.Endpoint{URL: idp.TokenEndpoint, Issuer: idp.Issuer, Auth: idp.Auth, HTTP: b.cfg.HTTP, Now: b.clock.Now}
 	if ep.URL != "" {
 		return ep, nil
 	}

@@ -96,11 +96,12 @@ func (b *Broker) load() error {
 			b.log.Info("dropping a user-added server the configuration no longer allows", slog.String("server", r.URL))
 			continue
 		}
-		b.servers[r.URL] = &server{url: r.URL, scopes: r.Scopes, keepWarm: r.KeepWarm, origin: OriginUser, tokens: map[string]*Token{}}
+		b.addServerLocked(&server{url: r.URL, scopes: r.Scopes, keepWarm: r.KeepWarm, origin: OriginUser, tokens: map[string]*Token{}})
 	}
 	if b.ident == nil {
 		return nil // tokens of an unknown identity are not served
 	}
+	defer b.warmLocked()
 	for key, raw := range toks {
 		var r tokenRecord
 		if err := json.Unmarshal(raw, &r); err != nil || r.V != recordVersion {
@@ -116,7 +117,9 @@ func (b *Broker) load() error {
 			AccessToken: r.AccessToken, Type: r.Type, ExpiresAt: r.ExpiresAt, RefreshedAt: r.RefreshedAt,
 			Scopes: r.Scopes, Resource: r.Resource, AuthServer: r.AuthServer, ServerURL: r.ServerURL, Source: SourceDisk,
 		}
-		b.schedEntryLocked(srv, scopeKey(r.RequestedScopes), r.RequestedScopes).lastUsed.Store(r.RefreshedAt.UnixNano())
+		// Used when obtained, as far as anyone knows: the idle rule counts
+		// from there.
+		b.queue.Adopt(planKey(srv, scopeKey(r.RequestedScopes)), r.RefreshedAt, r.ExpiresAt, r.RefreshedAt)
 		if r.RefreshedAt.After(srv.lastRefAt) {
 			srv.lastRefAt = r.RefreshedAt
 		}

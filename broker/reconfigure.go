@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/xaad-dev/xaad/broker/idtoken"
+	"github.com/xaad-dev/xaad/broker/schedule"
 )
 
 // Reconfigure swaps the configuration of a running broker: the IdP and its
@@ -67,7 +68,7 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 				// The default scope set changed: a token minted with the
 				// old one must not be served as the new one.
 				delete(s.tokens, scopeKey(nil))
-				delete(s.sched, scopeKey(nil))
+				b.queue.Remove(planKey(s, scopeKey(nil)))
 				rescoped = append(rescoped, url)
 			}
 			s.scopes, s.keepWarm, s.origin = n.scopes, n.keepWarm, OriginConfig
@@ -77,14 +78,21 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 		} else {
 			s.removed = true
 			forgotten = append(forgotten, url)
+			b.queue.RemoveServer(url)
+			b.publishLocked(s, EventRemoved, nil)
 		}
 	}
 	if dropIdentity {
 		for _, s := range servers {
 			s.tokens, s.lastErr = map[string]*Token{}, nil
 		}
+		b.queue.Clear()
 	}
 	b.servers = servers
+	for _, s := range servers {
+		b.queue.SetServer(s.url, schedule.Policy{KeepWarm: s.keepWarm})
+	}
+	b.warmLocked()
 	for _, s := range servers {
 		// Watchers learn of the new configuration (and their permission
 		// to see it is checked again).
@@ -104,7 +112,7 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 		b.log.Info("forgot a server the configuration no longer allows", slog.String("server", url))
 	}
 	// New credentials or servers are what permanent errors waited for.
-	b.resetPermanent()
+	b.retryFailed()
 	b.log.Info("configuration swapped", slog.String("issuer", cfg.IdP.Issuer), slog.Int("servers", len(servers)))
 	return nil
 }

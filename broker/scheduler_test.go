@@ -9,30 +9,29 @@ import (
 	"time"
 
 	"github.com/xaad-dev/xaad/broker"
+	"github.com/xaad-dev/xaad/broker/schedule"
+	"github.com/xaad-dev/xaad/internal/clock"
 	"github.com/xaad-dev/xaad/internal/testbed"
 )
 
 // schedBed is a bed whose broker and testbed share a fake clock and a
 // seeded jitter source, so schedules are reproducible.
-func schedBed(t *testing.T, o bedOpts) (*bed, *fakeClock) {
+func schedBed(t *testing.T, o bedOpts) (*bed, *clock.Fake) {
 	t.Helper()
-	clock := newFakeClock(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
+	o.clock = clock.NewFake(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
 	var mu sync.Mutex
 	r := rand.New(rand.NewPCG(7, 7))
-	o.tb.Now = clock.Now
 	if o.tb.IDTokenLifetime == 0 {
 		o.tb.IDTokenLifetime = 48 * time.Hour // sign-in refresh is not under test here
 	}
 	inner := o.configure
 	o.configure = func(c *broker.Config) {
-		c.Now = nil
-		c.Clock = clock
 		c.Rand = func() float64 { mu.Lock(); defer mu.Unlock(); return r.Float64() }
 		if inner != nil {
 			inner(c)
 		}
 	}
-	return newBed(t, o), clock
+	return newBed(t, o), o.clock
 }
 
 // The background refresh comes inside the window, before any caller
@@ -94,7 +93,7 @@ func TestOutage(t *testing.T) {
 				// The ceiling of the next delay bounds how often attempts
 				// can come; with uniform draws the mean delay is half of it,
 				// so a quarter is a safe lower estimate.
-				ceiling := broker.BackoffCeiling(20, tok.ExpiresAt.Sub(now))
+				ceiling := schedule.BackoffCeiling(20, tok.ExpiresAt.Sub(now))
 				bound += float64(step) / (float64(ceiling) / 4)
 				got, err := bd.token(t, broker.TokenRequest{})
 				valid := tok.ExpiresAt.Sub(now) >= 10*time.Second

@@ -27,9 +27,11 @@ func (b *Broker) AddServer(ctx context.Context, url string, scopes []string, kee
 	s, ok := b.servers[url]
 	if !ok {
 		s = &server{url: url, origin: OriginUser, tokens: map[string]*Token{}}
-		b.servers[url] = s
 	}
 	s.scopes, s.keepWarm = scopes, keepWarm
+	b.addServerLocked(s)
+	b.warmLocked()
+	b.publishLocked(s, EventChanged, nil)
 	b.mu.Unlock()
 	if err := b.persist(bucketServers, url, serverRecord{V: recordVersion, URL: url, Scopes: scopes, KeepWarm: keepWarm}); err != nil {
 		return ServerInfo{}, newError(ReasonInternal, false, err, "cannot store the server")
@@ -51,6 +53,8 @@ func (b *Broker) RemoveServer(ctx context.Context, url string) error {
 	}
 	s.removed = true
 	delete(b.servers, url)
+	b.queue.RemoveServer(url)
+	b.publishLocked(s, EventRemoved, nil)
 	b.mu.Unlock()
 	b.unpersist(bucketServers, url)
 	b.unpersistPrefix(bucketTokens, url+"\x00")
@@ -90,7 +94,7 @@ func (b *Broker) serverInfo(url string) (ServerInfo, error) {
 func (b *Broker) serverInfoLocked(s *server) ServerInfo {
 	info := ServerInfo{
 		URL: s.url, Scopes: slices.Clone(s.scopes), KeepWarm: s.keepWarm, Origin: s.origin,
-		LastRefreshAt: s.lastRefAt, Counters: s.counters.snapshot(), State: ServerIdle,
+		LastRefreshAt: s.lastRefAt, Counters: s.counters.snapshot(), LastUsedAt: s.counters.lastUsedAt(),
 	}
 	if s.meta != nil {
 		info.Resource = s.meta.resource.Resource
@@ -103,24 +107,55 @@ func (b *Broker) serverInfoLocked(s *server) ServerInfo {
 		}
 		if t.ExpiresAt.After(now) && t.ExpiresAt.After(info.TokenExpiresAt) {
 			info.TokenExpiresAt = t.ExpiresAt
-			info.State = ServerReady
 		}
 	}
 	if s.lastErr != nil {
 		info.LastError = s.lastErr.Error()
 		info.LastErrorReason = s.lastErr.Reason
-		if info.State == ServerReady {
-			info.State = ServerStale
-		} else {
-			info.State = ServerFailed
+	}
+	// Only what will happen: not a failure waiting for a person, nor a
+	// token nobody uses.
+	for _, e := range b.queue.Entries(s.url) {
+		if !e.Permanent && !e.Idle && !e.Next.IsZero() && (info.NextRefreshAt.IsZero() || e.Next.Before(info.NextRefreshAt)) {
+			info.NextRefreshAt = e.Next
 		}
 	}
-	for _, e := range s.sched {
-		if !e.permanent && !e.next.IsZero() && (info.NextRefreshAt.IsZero() || e.next.Before(info.NextRefreshAt)) {
-			info.NextRefreshAt = e.next
-		}
-	}
+	info.State = b.stateLocked(s, !info.TokenExpiresAt.IsZero())
 	return info
+}
+
+// stateLocked is the state of s; valid reports a valid token held.
+func (b *Broker) stateLocked(s *server, valid bool) ServerState {
+	busy := s.refreshing.Load() > 0
+	switch {
+	case valid && busy:
+		return ServerRefreshing
+	case valid && s.lastErr != nil:
+		return ServerStale
+	case valid:
+		return ServerReady
+	case !b.canSignLocked():
+		return ServerNeedsLogin
+	case s.discovering.Load() > 0:
+		return ServerDiscovering
+	case busy:
+		return ServerRefreshing
+	case s.lastErr != nil && s.lastErr.Reason == ReasonLoginRequired:
+		return ServerNeedsLogin
+	case s.lastErr != nil:
+		return ServerFailed
+	}
+	return ServerIdle
+}
+
+// canSignLocked reports whether tokens can be got without the person: a
+// sign-in that is valid or renewable.
+func (b *Broker) canSignLocked() bool {
+	switch b.identityInfoLocked().State {
+	case SignedIn, Refreshing:
+		return true
+	}
+	return false
 }
 
 // serverFor returns the server entry for url, creating a user entry when
@@ -142,7 +177,8 @@ func (b *Broker) serverFor(url string) (*server, error) {
 	s, ok = b.servers[url]
 	if !ok {
 		s = &server{url: url, origin: OriginUser, tokens: map[string]*Token{}}
-		b.servers[url] = s
+		b.addServerLocked(s)
+		b.publishLocked(s, EventChanged, nil)
 	}
 	b.mu.Unlock()
 	if !ok {

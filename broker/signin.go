@@ -76,7 +76,10 @@ func (b *Broker) adopt(c *idtoken.Claims, idToken, refreshToken, how string) {
 		b.mu.Unlock()
 	}
 	// A new sign-in is what permanent errors waited for.
-	b.resetPermanent()
+	b.retryFailed()
+	b.mu.Lock()
+	b.publishChangesLocked()
+	b.mu.Unlock()
 	b.log.Info("signed in", slog.String("how", how), slog.String("issuer", c.Issuer), slog.String("subject", c.Subject),
 		slog.Time("exp", c.ExpiresAt), slog.Bool("signature_verified", c.Verified), slog.Bool("refresh_token", refreshToken != ""))
 }

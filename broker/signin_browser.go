@@ -56,7 +56,7 @@ func (b *Broker) LoginBrowser(ctx context.Context, opts LoginOptions) (IdentityI
 	err = signin.Browser{
 		AuthorizationEndpoint: meta.AuthorizationEndpoint, Issuer: idp.Issuer, ClientID: idp.Auth.ClientID,
 		Scopes: signin.Scopes(idp.Scopes, opts.ExtraScopes), MaxAge: step.MaxAge, ACRValues: step.ACRValues,
-		Clock: b.signinClock(), Timeout: loginTimeout, Emit: opts.Emit, Log: b.log,
+		Clock: b.clock, Timeout: loginTimeout, Emit: opts.Emit, Log: b.log,
 	}.Run(ctx, finish)
 	if err != nil {
 		return IdentityInfo{}, signInError(err)

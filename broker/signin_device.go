@@ -32,7 +32,7 @@ func (b *Broker) LoginDevice(ctx context.Context, opts LoginOptions) (IdentityIn
 	toks, err := signin.Device{
 		Authorization: b.idpURLEndpoint(meta.DeviceAuthorizationEndpoint), Token: ep,
 		Scopes: signin.Scopes(idp.Scopes, opts.ExtraScopes),
-		Clock:  b.signinClock(), Timeout: loginTimeout, Emit: opts.Emit, Log: b.log,
+		Clock:  b.clock, Timeout: loginTimeout, Emit: opts.Emit, Log: b.log,
 	}.Run(ctx)
 	if err != nil {
 		return IdentityInfo{}, signInError(err)

@@ -11,58 +11,30 @@ import (
 	"time"
 
 	"github.com/xaad-dev/xaad/broker"
+	"github.com/xaad-dev/xaad/internal/clock"
 	"github.com/xaad-dev/xaad/internal/testbed"
 	"github.com/xaad-dev/xaad/storage"
 )
 
-// stepClock is a Clock whose timers report when they are armed, so a test
-// learns how long the code under test wants to wait and moves time by
-// exactly that (SPIRE's WaitForAfter), without sleeping.
+// stepClock is a clock.Fake whose one-shot timers also report their
+// length when armed, so a test learns how long the code under test wants
+// to wait and moves time by exactly that (SPIRE's WaitForAfter), without
+// sleeping.
 type stepClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []stepTimer
-	armed  chan time.Duration
-}
-
-type stepTimer struct {
-	at time.Time
-	ch chan time.Time
+	*clock.Fake
+	armed chan time.Duration
 }
 
 func newStepClock() *stepClock {
-	return &stepClock{now: time.Date(2030, 5, 6, 12, 0, 0, 0, time.UTC), armed: make(chan time.Duration, 64)}
+	return &stepClock{Fake: clock.NewFake(time.Date(2030, 5, 6, 12, 0, 0, 0, time.UTC)), armed: make(chan time.Duration, 64)}
 }
 
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
+func (c *stepClock) After(d time.Duration) <-chan time.Time { return c.NewTimer(d).C() }
 
-func (c *stepClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	ch := make(chan time.Time, 1)
-	c.timers = append(c.timers, stepTimer{at: c.now.Add(d), ch: ch})
-	c.mu.Unlock()
+func (c *stepClock) NewTimer(d time.Duration) clock.Timer {
+	t := c.Fake.NewTimer(d)
 	c.armed <- d
-	return ch
-}
-
-// Advance moves time and fires every timer due.
-func (c *stepClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.timers[:0]
-	for _, t := range c.timers {
-		if !t.at.After(c.now) {
-			t.ch <- c.now
-		} else {
-			kept = append(kept, t)
-		}
-	}
-	c.timers = kept
+	return t
 }
 
 // nextWait returns the next timer armed. The 30 s bound only stops a hung
@@ -112,7 +84,6 @@ func newSigninBed(t *testing.T, tbo testbed.Options, store broker.Store) *signin
 	}
 	notes := &noteLog{}
 	bd := newBed(t, bedOpts{tb: tbo, noSignIn: true, configure: func(c *broker.Config) {
-		c.Now = nil
 		c.Clock = clock
 		c.Store = store
 		c.OnNeedsLogin = notes.add

@@ -46,7 +46,7 @@ func (b *Broker) idpMetadata(ctx context.Context) (*discovery.AuthServer, error)
 // authorization, revocation); client assertions name the issuer.
 func (b *Broker) idpURLEndpoint(url string) *grant.Endpoint {
 	idp := b.idpConfig()
-	return &grant.Endpoint{URL: url, Issuer: idp.Issuer, Auth: idp.Auth, HTTP: b.cfg.HTTP, Now: b.now}
+	return &grant.Endpoint{URL: url, Issuer: idp.Issuer, Auth: idp.Auth, HTTP: b.cfg.HTTP, Now: b.clock.Now}
 }
 
 // grantRevoke revokes a refresh token at the IdP's revocation endpoint.

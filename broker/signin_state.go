@@ -106,8 +106,12 @@ func (b *Broker) commitIdentity(next func(cur *identityRecord) *identityRecord) 
 			s.tokens = map[string]*Token{}
 			s.lastErr = nil
 		}
+		// What the previous person used says nothing of this one.
+		b.queue.Clear()
 	}
 	b.ident = rec
+	b.warmLocked()
+	b.publishChangesLocked()
 	b.mu.Unlock()
 	b.signin.nudge()
 	return rec

@@ -29,7 +29,9 @@ func (b *Broker) Token(ctx context.Context, req TokenRequest) (*Token, error) {
 	scopes := normScopes(req.Scopes)
 	key := scopeKey(scopes)
 	start := b.now()
-	b.touch(srv, key, scopes)
+	srv.counters.requests.Add(1)
+	srv.counters.lastUsed.Store(start.UnixNano())
+	b.queue.Used(planKey(srv, key), start)
 	if !req.Force {
 		if t := b.cached(srv, key, req.MinValid, true); t != nil {
 			return t, nil
@@ -85,12 +87,12 @@ func (b *Broker) cached(srv *server, key string, minValid time.Duration, countHi
 	if c.Source == SourceNetwork {
 		c.Source = SourceMemory
 	}
-	if e := srv.sched[key]; e != nil {
-		c.NextRefreshAt = e.next
-		if e.lastErr != nil {
+	if e, ok := b.queue.Entry(planKey(srv, key)); ok {
+		c.NextRefreshAt = e.Next
+		if e.Err != nil {
 			// Serve stale while valid: a failed refresh never takes a
 			// valid token away; the caller learns why it is stale.
-			c.Stale, c.StaleReason = true, e.lastErr.Error()
+			c.Stale, c.StaleReason = true, e.Err.Error()
 		}
 	}
 	return &c
@@ -114,6 +116,7 @@ func (b *Broker) cachedSince(srv *server, key string, minValid time.Duration, st
 func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*Token, error) {
 	gen := b.gen.Load()
 	idToken, subject := b.currentIDToken(), b.currentSubjectTag()
+	srv.refreshing.Add(1)
 	t, err := b.mint(ctx, srv, scopes)
 	key := tokenKey(srv.url, scopeKey(scopes))
 	if err == nil {
@@ -125,6 +128,8 @@ func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*To
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	// Done under the lock, so the state published below is the outcome.
+	srv.refreshing.Add(-1)
 	if err == nil && (b.gen.Load() != gen || srv.removed) {
 		// The sign-in ended or changed, or the server was removed, while
 		// this flight ran: its token belongs to nobody now. Whichever
@@ -151,7 +156,7 @@ func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*To
 		}
 		srv.lastErr = be
 		srv.counters.failures.Add(1)
-		b.afterRefreshLocked(srv, scopeKey(scopes), scopes, nil, be)
+		b.recordLocked(srv, scopeKey(scopes), nil, be)
 		b.publishLocked(srv, EventFailed, nil)
 		b.log.Warn("token refresh failed", slog.String("server", srv.url), slog.String("reason", string(be.Reason)), slog.String("error", be.Error()))
 		return nil, be
@@ -160,9 +165,8 @@ func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*To
 	srv.lastRefAt = t.RefreshedAt
 	srv.counters.refreshes.Add(1)
 	srv.tokens[scopeKey(scopes)] = t
-	b.afterRefreshLocked(srv, scopeKey(scopes), scopes, t, nil)
 	c := *t
-	c.NextRefreshAt = srv.sched[scopeKey(scopes)].next
+	c.NextRefreshAt = b.recordLocked(srv, scopeKey(scopes), t, nil)
 	b.publishLocked(srv, EventRefreshed, &c)
 	return &c, nil
 }
@@ -187,9 +191,13 @@ func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token
 	want := b.effectiveScopes(srv, meta, scopes)
 
 	exchange := func(meta *metadata) (*grant.IDJAG, error) {
-		return grant.Exchange(ctx, idp, grant.ExchangeRequest{
+		jag, err := grant.Exchange(ctx, idp, grant.ExchangeRequest{
 			SubjectToken: subject.token, SubjectTokenType: subject.typ, Audience: meta.as.Issuer, Resource: meta.resource.Resource, Scopes: want,
 		})
+		if err == nil {
+			srv.counters.exchanges.Add(1)
+		}
+		return jag, err
 	}
 	jag, err := exchange(meta)
 	if isCode(err, "invalid_target") {
@@ -215,8 +223,10 @@ func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token
 	if err != nil {
 		return nil, b.exchangeRefusedFor(subject, err)
 	}
-	asEP := &grant.Endpoint{URL: meta.as.TokenEndpoint, Issuer: meta.as.Issuer, Auth: asAuth, HTTP: b.cfg.HTTP, Now: b.now}
+	asEP := &grant.Endpoint{URL: meta.as.TokenEndpoint, Issuer: meta.as.Issuer, Auth: asAuth, HTTP: b.cfg.HTTP, Now: b.clock.Now}
 	bearer := func(jag *grant.IDJAG) (*grant.AccessToken, error) {
+		// Counted when sent: each grant spends one ID-JAG, accepted or not.
+		srv.counters.grants.Add(1)
 		return grant.JWTBearer(ctx, asEP, grant.BearerRequest{Assertion: jag.Assertion, Scopes: jag.Scopes, Resource: meta.resource.Resource})
 	}
 	at, err := bearer(jag)

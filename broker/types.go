@@ -110,17 +110,39 @@ type ServerState int
 
 // Server states.
 const (
-	ServerIdle   ServerState = iota + 1 // no token yet
+	ServerIdle   ServerState = iota + 1 // no valid token, none being fetched, no failure
 	ServerReady                         // a valid token is cached
 	ServerFailed                        // the last attempt failed and no valid token exists
 	ServerStale                         // the last refresh failed; a valid token is still served
+	// ServerDiscovering: no valid token; a fetch is discovering the
+	// server's metadata (RFC 9728, RFC 8414).
+	ServerDiscovering
+	// ServerRefreshing: a token is being fetched; a valid one, if held,
+	// is still served.
+	ServerRefreshing
+	// ServerNeedsLogin: no valid token, and none can be got until the
+	// person signs in (signed out, or the sign-in needs renewing by hand).
+	ServerNeedsLogin
 )
 
 // Counters are per-server event counts since start.
 type Counters struct {
+	// Requests counts every Token call for the server.
+	Requests uint64
+	// Refreshes counts access tokens obtained from the network.
 	Refreshes uint64
-	Failures  uint64
+	// Failures counts failed refreshes.
+	Failures uint64
+	// CacheHits counts Token calls answered from the cache.
 	CacheHits uint64
+	// TokenExchanges counts ID-JAGs minted for the server (RFC 8693),
+	// for refreshes (retries included), assertions and spares.
+	TokenExchanges uint64
+	// JWTBearerGrants counts RFC 7523 grant requests sent to its
+	// authorization server, accepted or not.
+	JWTBearerGrants uint64
+	// AssertionsServed counts ID-JAGs handed out by Assertion.
+	AssertionsServed uint64
 }
 
 // ServerInfo describes one MCP server.
@@ -138,6 +160,8 @@ type ServerInfo struct {
 	LastError       string
 	LastErrorReason Reason
 	Counters        Counters
+	// LastUsedAt is when a caller last asked for a token; zero if never.
+	LastUsedAt time.Time
 }
 
 // normScopes sorts and de-duplicates scopes so equal sets share a cache entry.

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -106,19 +105,10 @@ func (d *Daemon) serve(ctx context.Context) error {
 // flights in progress store their results (a rotated token dropped here
 // is a lost sign-in) for up to stopGrace.
 func (d *Daemon) runBroker(ctx context.Context) error {
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := d.broker.Run(ctx); err != nil {
-			d.log.Error("the refresh scheduler stopped", slog.Any("error", err))
-		}
-	})
-	// The ID token loop; it joins broker.Run once that runs both.
-	wg.Go(func() {
-		if err := d.broker.RunIdentityRefresh(ctx); err != nil {
-			d.log.Error("ID token refresh stopped", slog.Any("error", err))
-		}
-	})
-	wg.Wait()
+	// Both loops: access tokens and the ID token.
+	if err := d.broker.Run(ctx); err != nil {
+		d.log.Error("the broker's refresh loops stopped", slog.Any("error", err))
+	}
 	closeCtx, cancel := clockTimeout(d.clock, stopGrace)
 	defer cancel()
 	d.broker.Close(closeCtx)

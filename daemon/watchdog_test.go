@@ -61,7 +61,7 @@ func (r *watchdogRig) tick(t *testing.T, timers int) error {
 	}
 }
 
-func idleBroker(t *testing.T, c broker.Clock) *broker.Broker {
+func idleBroker(t *testing.T, c clock.Clock) *broker.Broker {
 	t.Helper()
 	b, err := broker.New(broker.Config{
 		IdP:   broker.IdPConfig{Issuer: "https://idp.example", Auth: grant.ClientAuth{Method: grant.None, ClientID: "c"}},

@@ -1,12 +1,12 @@
-package broker
+package schedule
 
 import (
 	"math"
 	"time"
 )
 
-// The refresh policy of architecture.md, as pure functions so it can be
-// tested exhaustively and tuned by measurement.
+// The refresh policy, as pure functions so it can be tested exhaustively
+// and tuned by measurement (and driven by a simulator).
 const (
 	// refreshFraction of a token's lifetime remains when it is refreshed.
 	refreshFraction = 1.0 / 3

@@ -1,4 +1,4 @@
-package broker_test
+package schedule_test
 
 import (
 	"math/rand/v2"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xaad-dev/xaad/broker"
+	"github.com/xaad-dev/xaad/broker/schedule"
 )
 
 func TestRefreshAtWindow(t *testing.T) {
@@ -15,7 +15,7 @@ func TestRefreshAtWindow(t *testing.T) {
 		exp := issued.Add(life)
 		for i := range 101 {
 			u := float64(i) / 101
-			at := broker.RefreshAt(issued, exp, u)
+			at := schedule.RefreshAt(issued, exp, u)
 			if at.Before(issued) || !at.Before(exp) {
 				t.Fatalf("life %s u %.2f: refresh at %s outside the token's life", life, u, at.Sub(issued))
 			}
@@ -38,7 +38,7 @@ func TestRefreshJitterSpreads(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	var ats []time.Time
 	for range 1000 {
-		ats = append(ats, broker.RefreshAt(issued, exp, r.Float64()))
+		ats = append(ats, schedule.RefreshAt(issued, exp, r.Float64()))
 	}
 	slices.SortFunc(ats, func(a, b time.Time) int { return a.Compare(b) })
 	spread := ats[len(ats)-1].Sub(ats[0])
@@ -73,30 +73,14 @@ func TestBackoff(t *testing.T) {
 		{1, 100 * time.Millisecond, 100 * time.Millisecond},
 	}
 	for _, tt := range tests {
-		if got := broker.BackoffCeiling(tt.attempt, tt.remaining); got != tt.ceiling {
+		if got := schedule.BackoffCeiling(tt.attempt, tt.remaining); got != tt.ceiling {
 			t.Errorf("ceiling(%d, %s) = %s, want %s", tt.attempt, tt.remaining, got, tt.ceiling)
 		}
 		for _, u := range []float64{0, 0.5, 0.999} {
-			d := broker.Backoff(tt.attempt, tt.remaining, u)
+			d := schedule.Backoff(tt.attempt, tt.remaining, u)
 			if d > tt.ceiling || d < 100*time.Millisecond {
 				t.Errorf("backoff(%d, %s, %.3f) = %s outside [100ms, %s]", tt.attempt, tt.remaining, u, d, tt.ceiling)
 			}
-		}
-	}
-}
-
-func TestJumpDetection(t *testing.T) {
-	for _, tt := range []struct {
-		wall, timer time.Duration
-		want        bool
-	}{
-		{30 * time.Second, 30 * time.Second, false},
-		{31 * time.Second, 30 * time.Second, false},
-		{3*time.Hour + 30*time.Second, 30 * time.Second, true}, // suspended 3 h
-		{-2 * time.Hour, 30 * time.Second, true},               // clock set back
-	} {
-		if got := broker.Jumped(tt.wall, tt.timer); got != tt.want {
-			t.Errorf("jumped(%s, %s) = %v", tt.wall, tt.timer, got)
 		}
 	}
 }

@@ -1,0 +1,4 @@
+package schedule
+
+// Jumped exposes Run's jump rule.
+var Jumped = jumped

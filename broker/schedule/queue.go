@@ -1,0 +1,284 @@
+package schedule
+
+import (
+	"cmp"
+	"container/heap"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/xaad-dev/xaad/internal/clock"
+)
+
+// Queue defaults and limits.
+const (
+	// DefaultIdleAfter stops background refresh of a token nobody asked
+	// for in this long.
+	DefaultIdleAfter = 12 * time.Hour
+	// DefaultParallel bounds the refreshes Run starts at once.
+	DefaultParallel = 8
+	// minRefreshGap is the least time between two refreshes of one token,
+	// whatever lifetime the server claims: never a tight loop.
+	minRefreshGap = 10 * time.Second
+	// retryGap delays a due refresh that ended without a result (its
+	// flight was discarded), so it cannot spin.
+	retryGap = time.Second
+	// resyncSpread spreads the refreshes that a resync makes due at once.
+	resyncSpread = 30 * time.Second
+)
+
+// Key names one token: an MCP server and a scope set.
+type Key struct {
+	// Server is the MCP server URL.
+	Server string
+	// Scopes is the normalised scope set (sorted, space separated); empty
+	// is the server's default scopes.
+	Scopes string
+}
+
+// Policy is one server's background refresh rule.
+type Policy struct {
+	// KeepWarm refreshes the server's tokens whether or not anyone asks;
+	// [Queue.Warm] gives it a default-scope entry.
+	KeepWarm bool
+	// IdleAfter stops background refresh of a token nobody asked for in
+	// this long; zero means the queue's default.
+	IdleAfter time.Duration
+}
+
+// Failure describes a failed refresh to [Queue.Failed].
+type Failure struct {
+	// Err is what went wrong; [Entry] reports it until a success.
+	Err error
+	// Permanent: retrying cannot help. The entry waits for [Queue.Retry]
+	// (a new sign-in or configuration) or a caller's forced request.
+	Permanent bool
+	// Remaining is how long the token held now stays valid (zero or less
+	// when none is): a retry never waits past a quarter of it.
+	Remaining time.Duration
+}
+
+// Config configures a [Queue]. The zero value works.
+type Config struct {
+	// Clock is Run's time source; nil means the system clock. The other
+	// methods take the time as an argument.
+	Clock clock.Clock
+	// Rand returns jitter draws in [0, 1); nil means math/rand/v2. It must
+	// be safe for concurrent use; a seeded one makes plans reproducible.
+	Rand func() float64
+	// IdleAfter is the idle rule of servers whose Policy has none; zero
+	// means DefaultIdleAfter.
+	IdleAfter time.Duration
+	// Parallel bounds the refreshes Run has running; zero means
+	// DefaultParallel.
+	Parallel int
+	// Logger receives Run's notices (clock jumps); nil discards them.
+	Logger *slog.Logger
+}
+
+// Entry is a snapshot of one key's schedule.
+type Entry struct {
+	Key Key
+	// Next is when the background refresh is due; zero when nothing is
+	// planned (the token was never obtained, and a caller's request owns
+	// the first fetch).
+	Next time.Time
+	// Attempt counts transient failures since the last success.
+	Attempt int
+	// Err is the last failure since the last success, or nil.
+	Err error
+	// Permanent reports that Err is not retried in the background.
+	Permanent bool
+	// InFlight: Due handed the key out and Done has not come back yet.
+	InFlight bool
+	// LastUsed is when a caller last asked for the token.
+	LastUsed time.Time
+	// Idle: the refresh came due while nobody had asked for the token
+	// within the idle rule; it waits for the next request.
+	Idle bool
+}
+
+// Queue is the refresh plan of every token: a heap of due times, so
+// finding what is due costs O(log n) per entry, with no goroutine or timer
+// per entry. It is safe for concurrent use; no method calls out while
+// holding its lock, so callers may hold their own locks around it.
+type Queue struct {
+	cfg  Config
+	wake chan struct{}
+
+	mu      sync.RWMutex
+	servers map[string]*serverPlan
+	due     dueHeap // entries with a plan that are neither in flight, permanent nor idle
+
+	turns    atomic.Uint64
+	lastTurn atomic.Int64
+}
+
+// serverPlan is one server's policy and entries (by scope key).
+type serverPlan struct {
+	policy Policy
+	keys   map[string]*entry
+}
+
+type entry struct {
+	key       Key
+	next      time.Time
+	attempt   int
+	err       error
+	permanent bool
+	inflight  bool
+	// settled is cleared by Due and set by Succeeded and Failed, so Done
+	// tells a refresh that produced no result.
+	settled bool
+	parked  bool
+	// issued and expires are those of the token held, zero when none.
+	issued, expires time.Time
+	// lastUsed (unix ns) is written under the read lock: the request path
+	// must not serialise on the queue.
+	lastUsed atomic.Int64
+	idx      int // in due, or -1
+}
+
+// New returns an empty queue.
+func New(cfg Config) *Queue {
+	if cfg.IdleAfter <= 0 {
+		cfg.IdleAfter = DefaultIdleAfter
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = DefaultParallel
+	}
+	return &Queue{cfg: cfg, wake: make(chan struct{}, 1), servers: map[string]*serverPlan{}}
+}
+
+func (q *Queue) rand() float64 {
+	if q.cfg.Rand != nil {
+		return q.cfg.Rand()
+	}
+	return rand.Float64()
+}
+
+// wakeup tells Run the plan changed; it never blocks.
+func (q *Queue) wakeup() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *Queue) lookupLocked(k Key) *entry {
+	if s := q.servers[k.Server]; s != nil {
+		return s.keys[k.Scopes]
+	}
+	return nil
+}
+
+func (q *Queue) serverLocked(url string) *serverPlan {
+	s := q.servers[url]
+	if s == nil {
+		s = &serverPlan{keys: map[string]*entry{}}
+		q.servers[url] = s
+	}
+	return s
+}
+
+// entryLocked returns the entry of k, creating it (used now, nothing
+// planned) when missing.
+func (q *Queue) entryLocked(k Key, now time.Time) *entry {
+	s := q.serverLocked(k.Server)
+	e := s.keys[k.Scopes]
+	if e == nil {
+		e = &entry{key: k, idx: -1}
+		e.lastUsed.Store(now.UnixNano())
+		s.keys[k.Scopes] = e
+	}
+	return e
+}
+
+// place puts e in the heap of planned entries, or takes it out, after a
+// change of its state.
+func (q *Queue) place(e *entry) {
+	want := !e.next.IsZero() && !e.inflight && !e.permanent && !e.parked
+	switch {
+	case want && e.idx >= 0:
+		heap.Fix(&q.due, e.idx)
+	case want:
+		heap.Push(&q.due, e)
+	case e.idx >= 0:
+		heap.Remove(&q.due, e.idx)
+	}
+}
+
+func (q *Queue) idleLocked(e *entry, now time.Time) bool {
+	p := q.servers[e.key.Server].policy
+	if p.KeepWarm {
+		return false
+	}
+	limit := p.IdleAfter
+	if limit <= 0 {
+		limit = q.cfg.IdleAfter
+	}
+	return now.Sub(time.Unix(0, e.lastUsed.Load())) > limit
+}
+
+func (e *entry) snapshot() Entry {
+	return Entry{
+		Key: e.key, Next: e.next, Attempt: e.attempt, Err: e.err, Permanent: e.permanent,
+		InFlight: e.inflight, LastUsed: time.Unix(0, e.lastUsed.Load()), Idle: e.parked,
+	}
+}
+
+// Entry returns the schedule of k.
+func (q *Queue) Entry(k Key) (Entry, bool) {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	e := q.lookupLocked(k)
+	if e == nil {
+		return Entry{}, false
+	}
+	return e.snapshot(), true
+}
+
+// Entries returns the schedule of every token of server, by scope key.
+func (q *Queue) Entries(server string) []Entry {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	s := q.servers[server]
+	if s == nil {
+		return nil
+	}
+	out := make([]Entry, 0, len(s.keys))
+	for _, e := range s.keys {
+		out = append(out, e.snapshot())
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return cmp.Compare(a.Key.Scopes, b.Key.Scopes) })
+	return out
+}
+
+// Len is the number of entries.
+func (q *Queue) Len() int {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	n := 0
+	for _, s := range q.servers {
+		n += len(s.keys)
+	}
+	return n
+}
+
+// Turns counts Run's turns. Run turns at least every 30 s while it is
+// healthy, so a watchdog that sees the count stand still over several of
+// its own (monotonic) ticks knows the loop is stuck, without reading wall
+// time, which may jump.
+func (q *Queue) Turns() uint64 { return q.turns.Load() }
+
+// LastTurn is the wall time of Run's last turn, zero before the first.
+func (q *Queue) LastTurn() time.Time {
+	v := q.lastTurn.Load()
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, v)
+}
