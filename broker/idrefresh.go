@@ -170,7 +170,10 @@ func (b *Broker) waitUntil(ctx context.Context, at time.Time) bool {
 		if d <= 0 {
 			return ctx.Err() == nil
 		}
-		timer = b.clock.After(d)
+		// Stopped on a nudge, so a busy sign-in leaves no timers behind.
+		t := b.clock.NewTimer(d)
+		defer t.Stop()
+		timer = t.C()
 	}
 	select {
 	case <-timer:

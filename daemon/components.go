@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
@@ -46,7 +45,7 @@ func (d *Daemon) components() []component {
 // newServer builds the gRPC server: every call passes the audit, the uid
 // check and the caller policy (in that order, so refusals are audited);
 // the API, health and reflection are served.
-func newServer(d *Daemon) (*grpc.Server, *health.Server) {
+func newServer(d *Daemon) (*grpc.Server, *healthServer) {
 	unaryUID, streamUID := peercred.UIDInterceptor(uint32(os.Getuid()), d.log)
 	g := d.guard
 	srv := grpc.NewServer(
@@ -55,7 +54,7 @@ func newServer(d *Daemon) (*grpc.Server, *health.Server) {
 		grpc.ChainStreamInterceptor(g.auditStream, streamUID, g.policyStream),
 	)
 	xaadv1.RegisterXaadServiceServer(srv, &service{b: d.broker, started: d.clock.Now(), version: d.opts.Version, warnings: d.store.warnings})
-	hs := health.NewServer()
+	hs := newHealthServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus(xaadv1.XaadService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(srv, hs)

@@ -10,7 +10,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/xaad-dev/xaad/internal/clock"
@@ -32,7 +31,8 @@ func TestServeStopsWithinGrace(t *testing.T) {
 	}
 	f := clock.NewFake(t0)
 	srv := grpc.NewServer()
-	hs := health.NewServer()
+	hs := newHealthServer()
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(srv, hs)
 	d := &Daemon{srv: srv, health: hs, ln: ln, clock: f, log: discard()}
 	ctx, cancel := context.WithCancel(context.Background())

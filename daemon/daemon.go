@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
 
 	"github.com/xaad-dev/xaad/broker"
 	"github.com/xaad-dev/xaad/internal/clock"
@@ -58,7 +57,7 @@ type Daemon struct {
 	ln        net.Listener
 	activated bool // ln came from systemd
 	srv       *grpc.Server
-	health    *health.Server
+	health    *healthServer
 	reload    *reloader
 	watchdog  *watchdog
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/xaad-dev/xaad/client"
 	"github.com/xaad-dev/xaad/daemon"
+	"github.com/xaad-dev/xaad/internal/clock"
 	"github.com/xaad-dev/xaad/internal/testbed"
 	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 	"github.com/xaad-dev/xaad/storage"
@@ -36,11 +37,23 @@ type env struct {
 	// instead of cfg; log, when set, receives the daemon's log.
 	path string
 	log  io.Writer
+	// clock, when set, is the daemon's and the testbed's time (see newEnvOn).
+	clock *clock.Fake
 }
 
 func newEnv(t testing.TB, extra string) *env {
 	t.Helper()
-	tb, err := testbed.Start(testbed.Options{})
+	return newEnvOn(t, extra, nil)
+}
+
+// newEnvOn is newEnv with the daemon and the testbed on clk, when not nil.
+func newEnvOn(t testing.TB, extra string, clk *clock.Fake) *env {
+	t.Helper()
+	var tbo testbed.Options
+	if clk != nil {
+		tbo.Now = clk.Now
+	}
+	tb, err := testbed.Start(tbo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +89,7 @@ client_secret_file = %q
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{tb: tb, dir: dir, sock: filepath.Join(dir, "s"), state: filepath.Join(dir, "state"), cfg: cfg, text: text}
+	return &env{tb: tb, dir: dir, sock: filepath.Join(dir, "s"), state: filepath.Join(dir, "state"), cfg: cfg, text: text, clock: clk}
 }
 
 // start runs a daemon until the test ends or stop is called.
@@ -94,6 +107,9 @@ func (e *env) start(t testing.TB) (stop func()) {
 	}
 	if e.log != nil {
 		opts.Logger = daemon.NewLogger(e.log, "debug")
+	}
+	if e.clock != nil {
+		opts.Clock = e.clock
 	}
 	go func() { done <- daemon.Run(ctx, opts) }()
 	select {

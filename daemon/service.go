@@ -136,21 +136,27 @@ func identityProto(i broker.IdentityInfo) *xaadv1.Identity {
 	return p
 }
 
+// serverStates maps every broker state to the API's.
+var serverStates = map[broker.ServerState]xaadv1.ServerState{
+	broker.ServerIdle:        xaadv1.ServerState_SERVER_STATE_IDLE,
+	broker.ServerDiscovering: xaadv1.ServerState_SERVER_STATE_DISCOVERING,
+	broker.ServerReady:       xaadv1.ServerState_SERVER_STATE_READY,
+	broker.ServerRefreshing:  xaadv1.ServerState_SERVER_STATE_REFRESHING,
+	broker.ServerStale:       xaadv1.ServerState_SERVER_STATE_STALE,
+	broker.ServerFailed:      xaadv1.ServerState_SERVER_STATE_FAILED,
+	broker.ServerNeedsLogin:  xaadv1.ServerState_SERVER_STATE_NEEDS_LOGIN,
+}
+
 func serverProto(si broker.ServerInfo) *xaadv1.ServerStatus {
+	c := si.Counters
 	p := &xaadv1.ServerStatus{
 		Url: si.URL, Resource: si.Resource, AuthorizationServer: si.AuthServer, Scopes: si.Scopes,
-		KeepWarm: si.KeepWarm, LastError: si.LastError,
-		Counters: &xaadv1.ServerCounters{Refreshes: si.Counters.Refreshes, Failures: si.Counters.Failures, CacheHits: si.Counters.CacheHits},
-	}
-	switch si.State {
-	case broker.ServerReady:
-		p.State = xaadv1.ServerState_SERVER_STATE_READY
-	case broker.ServerFailed:
-		p.State = xaadv1.ServerState_SERVER_STATE_FAILED
-	case broker.ServerStale:
-		p.State = xaadv1.ServerState_SERVER_STATE_STALE
-	default:
-		p.State = xaadv1.ServerState_SERVER_STATE_IDLE
+		KeepWarm: si.KeepWarm, LastError: si.LastError, State: serverStates[si.State],
+		Counters: &xaadv1.ServerCounters{
+			Refreshes: c.Refreshes, Failures: c.Failures, CacheHits: c.CacheHits, Requests: c.Requests,
+			TokenExchanges: c.TokenExchanges, JwtBearerGrants: c.JWTBearerGrants, AssertionsServed: c.AssertionsServed,
+		},
+		LastUsedAt: optTime(si.LastUsedAt),
 	}
 	switch si.Origin {
 	case broker.OriginConfig:

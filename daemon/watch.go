@@ -6,7 +6,7 @@ import (
 )
 
 // WatchTokens streams a snapshot of the requested servers, then every
-// refresh and state change. A reader that falls behind the bounded buffer
+// refresh, state change and removal. A reader that falls behind the bounded buffer
 // gets RESYNC and a fresh snapshot instead of the events it missed, so it
 // never holds up the scheduler or other readers.
 func (s *service) WatchTokens(req *xaadv1.WatchTokensRequest, stream xaadv1.XaadService_WatchTokensServer) error {
@@ -66,11 +66,14 @@ func (s *service) sendSnapshot(stream xaadv1.XaadService_WatchTokensServer, want
 
 func eventProto(ev broker.Event, tokens bool) *xaadv1.WatchTokensResponse {
 	msg := &xaadv1.WatchTokensResponse{Kind: xaadv1.WatchEventKind_WATCH_EVENT_KIND_STATE_CHANGED, Server: serverProto(ev.Server)}
-	if ev.Kind == broker.EventRefreshed {
+	switch ev.Kind {
+	case broker.EventRefreshed:
 		msg.Kind = xaadv1.WatchEventKind_WATCH_EVENT_KIND_REFRESHED
 		if tokens && ev.Token != nil {
 			msg.Token = tokenProto(ev.Token)
 		}
+	case broker.EventRemoved:
+		msg.Kind = xaadv1.WatchEventKind_WATCH_EVENT_KIND_REMOVED
 	}
 	return msg
 }

@@ -275,27 +275,33 @@ func (IdentityState) EnumDescriptor() ([]byte, []int) {
 	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{2}
 }
 
-// ServerState is the token state of one MCP server.
+// ServerState is the token state of one MCP server. Status shows every
+// state; WatchTokens reports the outcome of a fetch (REFRESHED, or a
+// STATE_CHANGED to FAILED or STALE), not its start, so DISCOVERING and
+// REFRESHING reach watchers only in a snapshot.
 type ServerState int32
 
 const (
 	// Unknown.
 	ServerState_SERVER_STATE_UNSPECIFIED ServerState = 0
-	// No token is held and none is being fetched: never requested, or not
-	// requested within idle_after and not keep_warm.
+	// No valid token is held, none is being fetched and nothing failed:
+	// never requested, or expired while nobody asked (not requested within
+	// idle_after and not keep_warm). The next request fetches one.
 	ServerState_SERVER_STATE_IDLE ServerState = 1
-	// Metadata discovery (RFC 9728, RFC 8414) is running.
+	// No valid token is held; a fetch is discovering the server's metadata
+	// (RFC 9728, RFC 8414).
 	ServerState_SERVER_STATE_DISCOVERING ServerState = 2
 	// A valid token is held and refreshes are on schedule.
 	ServerState_SERVER_STATE_READY ServerState = 3
-	// A token refresh is running; any held token is still served.
+	// A token is being fetched; any held token is still served.
 	ServerState_SERVER_STATE_REFRESHING ServerState = 4
 	// The last refresh failed but the held token is still valid and served
 	// (with stale=true); retries continue with backoff.
 	ServerState_SERVER_STATE_STALE ServerState = 5
 	// No valid token is held and the last attempt failed; see last_error.
 	ServerState_SERVER_STATE_FAILED ServerState = 6
-	// Tokens need the enterprise sign-in, which needs the user.
+	// No valid token is held and none can be got until the user signs in:
+	// signed out, or the identity is NEEDS_LOGIN (`xaactl login`).
 	ServerState_SERVER_STATE_NEEDS_LOGIN ServerState = 7
 )
 
@@ -474,12 +480,16 @@ const (
 	// A new token was obtained for the server.
 	WatchEventKind_WATCH_EVENT_KIND_REFRESHED WatchEventKind = 3
 	// The server's state changed without a new token (for example READY to
-	// STALE, or the server was added or removed).
+	// STALE, a server added or reconfigured, or a logout that took every
+	// token: then state is NEEDS_LOGIN and token is unset).
 	WatchEventKind_WATCH_EVENT_KIND_STATE_CHANGED WatchEventKind = 4
 	// The daemon dropped events for this stream (slow reader). The client
 	// should discard what it knows; a new snapshot follows, ending with
 	// SNAPSHOT_END.
 	WatchEventKind_WATCH_EVENT_KIND_RESYNC WatchEventKind = 5
+	// The server was removed (RemoveServer, or a reload that no longer
+	// allows it); server holds its URL and last state. Forget its token.
+	WatchEventKind_WATCH_EVENT_KIND_REMOVED WatchEventKind = 6
 )
 
 // Enum value maps for WatchEventKind.
@@ -491,6 +501,7 @@ var (
 		3: "WATCH_EVENT_KIND_REFRESHED",
 		4: "WATCH_EVENT_KIND_STATE_CHANGED",
 		5: "WATCH_EVENT_KIND_RESYNC",
+		6: "WATCH_EVENT_KIND_REMOVED",
 	}
 	WatchEventKind_value = map[string]int32{
 		"WATCH_EVENT_KIND_UNSPECIFIED":   0,
@@ -499,6 +510,7 @@ var (
 		"WATCH_EVENT_KIND_REFRESHED":     3,
 		"WATCH_EVENT_KIND_STATE_CHANGED": 4,
 		"WATCH_EVENT_KIND_RESYNC":        5,
+		"WATCH_EVENT_KIND_REMOVED":       6,
 	}
 )
 
@@ -1455,22 +1467,26 @@ func (x *ServerStatus) GetLastUsedAt() *timestamppb.Timestamp {
 	return nil
 }
 
-// ServerCounters counts events for one server since the daemon started.
+// ServerCounters counts events for one server since the daemon started (or
+// since the server was added).
 type ServerCounters struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Access tokens obtained from the network.
+	// Access tokens obtained from the network, by requests and background
+	// refreshes.
 	Refreshes uint64 `protobuf:"varint,1,opt,name=refreshes,proto3" json:"refreshes,omitempty"`
 	// Failed refresh attempts.
 	Failures uint64 `protobuf:"varint,2,opt,name=failures,proto3" json:"failures,omitempty"`
 	// GetToken calls served from the cache.
 	CacheHits uint64 `protobuf:"varint,3,opt,name=cache_hits,json=cacheHits,proto3" json:"cache_hits,omitempty"`
-	// GetToken calls of any kind.
+	// GetToken calls of any kind, for this server.
 	Requests uint64 `protobuf:"varint,4,opt,name=requests,proto3" json:"requests,omitempty"`
-	// RFC 8693 token exchanges at the IdP (ID-JAGs minted).
+	// RFC 8693 token exchanges at the IdP that minted an ID-JAG for this
+	// server: for refreshes (retries included), GetAssertion and spares.
 	TokenExchanges uint64 `protobuf:"varint,5,opt,name=token_exchanges,json=tokenExchanges,proto3" json:"token_exchanges,omitempty"`
-	// RFC 7523 jwt-bearer grants at the authorization server.
+	// RFC 7523 jwt-bearer grant requests sent to its authorization server,
+	// accepted or not (each spends one ID-JAG).
 	JwtBearerGrants uint64 `protobuf:"varint,6,opt,name=jwt_bearer_grants,json=jwtBearerGrants,proto3" json:"jwt_bearer_grants,omitempty"`
-	// ID-JAGs handed out by GetAssertion.
+	// ID-JAGs handed out by GetAssertion for this server.
 	AssertionsServed uint64 `protobuf:"varint,7,opt,name=assertions_served,json=assertionsServed,proto3" json:"assertions_served,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
@@ -2527,14 +2543,15 @@ const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"\x16LOGIN_MODE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12LOGIN_MODE_BROWSER\x10\x01\x12\x15\n" +
 	"\x11LOGIN_MODE_DEVICE\x10\x02\x12\x15\n" +
-	"\x11LOGIN_MODE_IMPORT\x10\x03*\xd5\x01\n" +
+	"\x11LOGIN_MODE_IMPORT\x10\x03*\xf3\x01\n" +
 	"\x0eWatchEventKind\x12 \n" +
 	"\x1cWATCH_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19WATCH_EVENT_KIND_SNAPSHOT\x10\x01\x12!\n" +
 	"\x1dWATCH_EVENT_KIND_SNAPSHOT_END\x10\x02\x12\x1e\n" +
 	"\x1aWATCH_EVENT_KIND_REFRESHED\x10\x03\x12\"\n" +
 	"\x1eWATCH_EVENT_KIND_STATE_CHANGED\x10\x04\x12\x1b\n" +
-	"\x17WATCH_EVENT_KIND_RESYNC\x10\x052\xf2\x04\n" +
+	"\x17WATCH_EVENT_KIND_RESYNC\x10\x05\x12\x1c\n" +
+	"\x18WATCH_EVENT_KIND_REMOVED\x10\x062\xf2\x04\n" +
 	"\vXaadService\x12?\n" +
 	"\bGetToken\x12\x18.xaad.v1.GetTokenRequest\x1a\x19.xaad.v1.GetTokenResponse\x12K\n" +
 	"\fGetAssertion\x12\x1c.xaad.v1.GetAssertionRequest\x1a\x1d.xaad.v1.GetAssertionResponse\x12J\n" +

@@ -67,8 +67,9 @@ type XaadServiceClient interface {
 	GetAssertion(ctx context.Context, in *GetAssertionRequest, opts ...grpc.CallOption) (*GetAssertionResponse, error)
 	// WatchTokens streams the state of servers: first a snapshot (one
 	// WATCH_EVENT_KIND_SNAPSHOT per server, then one
-	// WATCH_EVENT_KIND_SNAPSHOT_END), then one event per refresh or state
-	// change until the client cancels.
+	// WATCH_EVENT_KIND_SNAPSHOT_END), then one event per refresh, state change
+	// (a server added, a logout, a sign-in, NEEDS_LOGIN) or removal until the
+	// client cancels.
 	WatchTokens(ctx context.Context, in *WatchTokensRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTokensResponse], error)
 	// Status reports the identity, every known server and the daemon itself.
 	// It never performs network calls and never returns token material.
@@ -227,8 +228,9 @@ type XaadServiceServer interface {
 	GetAssertion(context.Context, *GetAssertionRequest) (*GetAssertionResponse, error)
 	// WatchTokens streams the state of servers: first a snapshot (one
 	// WATCH_EVENT_KIND_SNAPSHOT per server, then one
-	// WATCH_EVENT_KIND_SNAPSHOT_END), then one event per refresh or state
-	// change until the client cancels.
+	// WATCH_EVENT_KIND_SNAPSHOT_END), then one event per refresh, state change
+	// (a server added, a logout, a sign-in, NEEDS_LOGIN) or removal until the
+	// client cancels.
 	WatchTokens(*WatchTokensRequest, grpc.ServerStreamingServer[WatchTokensResponse]) error
 	// Status reports the identity, every known server and the daemon itself.
 	// It never performs network calls and never returns token material.
