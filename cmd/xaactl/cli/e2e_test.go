@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/xaad-dev/xaad/client/clienttest"
+	"github.com/xaad-dev/xaad/internal/testdaemon"
 	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 )
 
@@ -145,22 +148,46 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-// TestStatusOutput checks the whole path renders what the golden files hold
-// (apart from times, which depend on the wall clock here).
+// TestStatusOutput runs the real daemon, asks for a token 15 times with
+// `xaactl token` (one network refresh, then 14 cache hits) and checks that
+// `status --json` reports exactly that, and `status` renders it.
 func TestStatusOutput(t *testing.T) {
-	socket := clienttest.Serve(t, fakeDaemon())
-	r := run(t, socket, "", "status", "--json")
-	want, err := os.ReadFile(filepath.Join("testdata", "status.json"))
+	env, err := testdaemon.Start(testdaemon.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.code != 0 || r.stdout != string(want) {
-		t.Errorf("status --json: code %d, output differs from testdata/status.json:\n%s", r.code, r.stdout)
+	t.Cleanup(func() { env.Close() })
+	url := env.TB.MCP.URL()
+	for range 15 {
+		if r := run(t, env.Socket, "", "token", url); r.code != 0 {
+			t.Fatalf("token: code %d, stderr %s", r.code, r.stderr)
+		}
 	}
-	r = run(t, socket, "", "status")
-	for _, s := range []string{"Identity: alice@example.com at https://idp.example, signed in", "https://wiki.example/mcp", "STALE", "(UPSTREAM_UNAVAILABLE)"} {
-		if !strings.Contains(r.stdout, s) {
-			t.Errorf("status output lacks %q:\n%s", s, r.stdout)
+	r := run(t, env.Socket, "", "status", "--json")
+	var st struct {
+		Servers []struct {
+			URL        string            `json:"url"`
+			State      string            `json:"state"`
+			Counters   map[string]string `json:"counters"`
+			LastUsedAt *string           `json:"last_used_at"`
+			NextAt     *string           `json:"next_refresh_at"`
+		} `json:"servers"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); r.code != 0 || err != nil || len(st.Servers) != 1 {
+		t.Fatalf("status --json: code %d, %v:\n%s", r.code, err, r.stdout)
+	}
+	s := st.Servers[0]
+	want := map[string]string{ // uint64 is a string in proto JSON
+		"requests": "15", "cache_hits": "14", "refreshes": "1", "failures": "0",
+		"token_exchanges": "1", "jwt_bearer_grants": "1", "assertions_served": "0",
+	}
+	if s.URL != url || s.State != "SERVER_STATE_READY" || !maps.Equal(s.Counters, want) || s.LastUsedAt == nil || s.NextAt == nil {
+		t.Errorf("status --json:\n%s\nwant READY, counters %v, last_used_at and next_refresh_at set", r.stdout, want)
+	}
+	r = run(t, env.Socket, "", "status")
+	for _, sub := range []string{"Identity: alice at " + env.TB.IdP.Issuer() + ", signed in", url, "READY"} {
+		if !strings.Contains(r.stdout, sub) {
+			t.Errorf("status output lacks %q:\n%s", sub, r.stdout)
 		}
 	}
 }
