@@ -11,7 +11,7 @@ func (q *Queue) SetServer(server string, p Policy) {
 	q.mu.Lock()
 	s := q.serverLocked(server)
 	s.policy = p
-	for _, e := range s.keys {
+	for _, e := range s.entries {
 		if e.parked {
 			e.parked = false
 			q.place(e)
@@ -27,11 +27,11 @@ func (q *Queue) SetServer(server string, p Policy) {
 func (q *Queue) Warm(now time.Time) {
 	q.mu.Lock()
 	for url, s := range q.servers {
-		if !s.policy.KeepWarm || s.keys[""] != nil {
+		if !s.policy.KeepWarm || q.entries[Key{Server: url}] != nil {
 			continue
 		}
 		e := q.entryLocked(Key{Server: url}, now)
-		e.next = now
+		e.next = nanos(now)
 		q.place(e)
 	}
 	q.mu.Unlock()
@@ -71,8 +71,8 @@ func (q *Queue) Used(k Key, now time.Time) {
 func (q *Queue) Adopt(k Key, issued, expires, used time.Time) {
 	q.mu.Lock()
 	e := q.entryLocked(k, used)
-	e.issued, e.expires = issued, expires
-	e.next = RefreshAt(issued, expires, q.rand())
+	e.issued, e.expires = nanos(issued), nanos(expires)
+	e.next = nanos(RefreshAt(issued, expires, q.rand()))
 	e.lastUsed.Store(used.UnixNano())
 	q.place(e)
 	q.mu.Unlock()
@@ -80,7 +80,8 @@ func (q *Queue) Adopt(k Key, issued, expires, used time.Time) {
 }
 
 // Due hands out the keys due at now, at most limit of them (no limit when
-// limit <= 0), earliest first, and marks them in flight until [Queue.Done].
+// limit <= 0), earliest first, and marks them in flight until their
+// outcome ([Queue.Succeeded], [Queue.Failed]) or [Queue.Done].
 // It returns when the next planned refresh is due: zero when none is,
 // not after now when more are due than limit allowed. A due token nobody
 // asked for within its idle rule is not handed out; it waits for the next
@@ -89,24 +90,38 @@ func (q *Queue) Due(now time.Time, limit int) ([]Key, time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var keys []Key
-	for len(q.due) > 0 && !q.due[0].next.After(now) && (limit <= 0 || len(keys) < limit) {
-		e := heap.Pop(&q.due).(*entry)
+	at := nanos(now)
+	for len(q.due) > 0 && q.due[0].at <= at && (limit <= 0 || len(keys) < limit) {
+		e := heap.Pop(&q.due).(dueItem).e
 		if q.idleLocked(e, now) {
 			e.parked = true
 			continue
 		}
-		e.inflight, e.settled = true, false
+		e.inflight = true
 		keys = append(keys, e.key)
 	}
 	if len(q.due) == 0 {
 		return keys, time.Time{}
 	}
-	return keys, q.due[0].next
+	return keys, wall(q.due[0].at)
 }
 
-// Done ends the refresh of k that Due handed out. A refresh that recorded
-// neither success nor failure (its result was discarded, say because the
-// sign-in changed meanwhile) is tried again a second later.
+// Next is when the earliest planned refresh is due, zero when none is. It
+// hands nothing out (see Due).
+func (q *Queue) Next() time.Time {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	if len(q.due) == 0 {
+		return time.Time{}
+	}
+	return wall(q.due[0].at)
+}
+
+// Done ends the refresh of k that Due handed out, whatever became of it:
+// one that recorded neither success nor failure (its result was
+// discarded, say because the sign-in changed meanwhile) is tried again a
+// second later. After an outcome it has nothing left to do, so a driver
+// that recorded one may skip it.
 func (q *Queue) Done(k Key, now time.Time) {
 	q.mu.Lock()
 	e := q.lookupLocked(k)
@@ -115,8 +130,8 @@ func (q *Queue) Done(k Key, now time.Time) {
 		return
 	}
 	e.inflight = false
-	if !e.settled && !e.next.After(now) {
-		e.next = now.Add(retryGap)
+	if e.next <= nanos(now) {
+		e.next = nanos(now.Add(retryGap))
 	}
 	q.place(e)
 	q.mu.Unlock()
@@ -130,13 +145,13 @@ func (q *Queue) Done(k Key, now time.Time) {
 func (q *Queue) Succeeded(k Key, now, issued, expires time.Time) time.Time {
 	q.mu.Lock()
 	e := q.entryLocked(k, now)
-	e.attempt, e.err, e.permanent, e.settled, e.parked = 0, nil, false, true, false
-	e.issued, e.expires = issued, expires
-	e.next = RefreshAt(issued, expires, q.rand())
-	if floor := now.Add(minRefreshGap); e.next.Before(floor) {
-		e.next = floor
+	e.attempt, e.err, e.permanent, e.inflight, e.parked = 0, nil, false, false, false
+	e.issued, e.expires = nanos(issued), nanos(expires)
+	next := RefreshAt(issued, expires, q.rand())
+	if floor := now.Add(minRefreshGap); next.Before(floor) {
+		next = floor
 	}
-	next := e.next
+	e.next = nanos(next)
 	q.place(e)
 	q.mu.Unlock()
 	q.wakeup()
@@ -148,12 +163,12 @@ func (q *Queue) Succeeded(k Key, now, issued, expires time.Time) time.Time {
 func (q *Queue) Failed(k Key, now time.Time, f Failure) {
 	q.mu.Lock()
 	e := q.entryLocked(k, now)
-	e.err, e.settled = f.Err, true
+	e.err, e.inflight = f.Err, false
 	if f.Permanent {
 		e.permanent = true
 	} else {
 		e.attempt++
-		e.next = now.Add(Backoff(e.attempt, f.Remaining, q.rand()))
+		e.next = nanos(now.Add(Backoff(e.attempt, f.Remaining, q.rand())))
 	}
 	q.place(e)
 	q.mu.Unlock()
@@ -164,15 +179,13 @@ func (q *Queue) Failed(k Key, now time.Time, f Failure) {
 // included: what they failed on (the sign-in, the configuration) changed.
 func (q *Queue) Retry(now time.Time) {
 	q.mu.Lock()
-	for _, s := range q.servers {
-		for _, e := range s.keys {
-			if e.err == nil {
-				continue
-			}
-			e.permanent, e.attempt, e.err = false, 0, nil
-			e.next = now
-			q.place(e)
+	for _, e := range q.entries {
+		if e.err == nil {
+			continue
 		}
+		e.permanent, e.attempt, e.err = false, 0, nil
+		e.next = nanos(now)
+		q.place(e)
 	}
 	q.mu.Unlock()
 	q.wakeup()
@@ -184,25 +197,23 @@ func (q *Queue) Retry(now time.Time) {
 // due by now is spread over the next 30 s. Permanent failures stay.
 func (q *Queue) Resync(now time.Time) {
 	q.mu.Lock()
-	for _, s := range q.servers {
-		for _, e := range s.keys {
-			if e.permanent {
-				continue
-			}
-			e.attempt = 0
-			planned := e.next
-			if !e.expires.IsZero() {
-				planned = RefreshAt(e.issued, e.expires, q.rand())
-			}
-			if planned.IsZero() {
-				continue // never obtained: the caller's request owns it
-			}
-			if !planned.After(now) {
-				planned = now.Add(time.Duration(q.rand() * float64(resyncSpread)))
-			}
-			e.next = planned
-			q.place(e)
+	for _, e := range q.entries {
+		if e.permanent {
+			continue
 		}
+		e.attempt = 0
+		planned := wall(e.next)
+		if e.expires != 0 {
+			planned = RefreshAt(wall(e.issued), wall(e.expires), q.rand())
+		}
+		if planned.IsZero() {
+			continue // never obtained: the caller's request owns it
+		}
+		if !planned.After(now) {
+			planned = now.Add(time.Duration(q.rand() * float64(resyncSpread)))
+		}
+		e.next = nanos(planned)
+		q.place(e)
 	}
 	q.mu.Unlock()
 	q.wakeup()
@@ -212,13 +223,8 @@ func (q *Queue) Resync(now time.Time) {
 func (q *Queue) Remove(k Key) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	s := q.servers[k.Server]
-	if s == nil {
-		return
-	}
-	if e := s.keys[k.Scopes]; e != nil {
-		q.drop(e)
-		delete(s.keys, k.Scopes)
+	if e := q.entries[k]; e != nil {
+		q.forgetLocked(e)
 	}
 }
 
@@ -227,8 +233,8 @@ func (q *Queue) RemoveServer(server string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if s := q.servers[server]; s != nil {
-		for _, e := range s.keys {
-			q.drop(e)
+		for len(s.entries) > 0 {
+			q.forgetLocked(s.entries[0])
 		}
 		delete(q.servers, server)
 	}
@@ -240,19 +246,12 @@ func (q *Queue) RemoveServer(server string) {
 func (q *Queue) Clear() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	for _, e := range q.entries {
+		e.idx, e.inflight = -1, false
+	}
+	clear(q.entries)
 	for _, s := range q.servers {
-		for _, e := range s.keys {
-			e.idx = -1
-		}
-		s.keys = map[string]*entry{}
+		s.entries = nil
 	}
 	q.due = nil
-}
-
-// drop takes e out of the heap; the caller deletes it from its server.
-func (q *Queue) drop(e *entry) {
-	if e.idx >= 0 {
-		heap.Remove(&q.due, e.idx)
-	}
-	e.inflight = false
 }

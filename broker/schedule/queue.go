@@ -92,7 +92,7 @@ type Entry struct {
 	Err error
 	// Permanent reports that Err is not retried in the background.
 	Permanent bool
-	// InFlight: Due handed the key out and Done has not come back yet.
+	// InFlight: Due handed the key out and no outcome has come back yet.
 	InFlight bool
 	// LastUsed is when a caller last asked for the token.
 	LastUsed time.Time
@@ -108,8 +108,12 @@ type Entry struct {
 type Queue struct {
 	cfg  Config
 	wake chan struct{}
+	// running is set while Run runs: without it nobody reads wake, and a
+	// simulator driving many queues pays nothing for it.
+	running atomic.Bool
 
 	mu      sync.RWMutex
+	entries map[Key]*entry
 	servers map[string]*serverPlan
 	due     dueHeap // entries with a plan that are neither in flight, permanent nor idle
 
@@ -117,25 +121,27 @@ type Queue struct {
 	lastTurn atomic.Int64
 }
 
-// serverPlan is one server's policy and entries (by scope key).
+// serverPlan is one server's policy and entries.
 type serverPlan struct {
-	policy Policy
-	keys   map[string]*entry
+	policy  Policy
+	entries []*entry
 }
 
+// entry keeps its times as wall-clock unix nanoseconds (0: none): plans
+// are about wall time, comparisons are cheap, and a queue of a simulated
+// fleet stays small.
 type entry struct {
 	key       Key
-	next      time.Time
+	srv       *serverPlan
+	next      int64
 	attempt   int
 	err       error
 	permanent bool
-	inflight  bool
-	// settled is cleared by Due and set by Succeeded and Failed, so Done
-	// tells a refresh that produced no result.
-	settled bool
-	parked  bool
+	// inflight is set by Due and cleared by an outcome or Done.
+	inflight bool
+	parked   bool
 	// issued and expires are those of the token held, zero when none.
-	issued, expires time.Time
+	issued, expires int64
 	// lastUsed (unix ns) is written under the read lock: the request path
 	// must not serialise on the queue.
 	lastUsed atomic.Int64
@@ -150,7 +156,7 @@ func New(cfg Config) *Queue {
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = DefaultParallel
 	}
-	return &Queue{cfg: cfg, wake: make(chan struct{}, 1), servers: map[string]*serverPlan{}}
+	return &Queue{cfg: cfg, wake: make(chan struct{}, 1), entries: map[Key]*entry{}, servers: map[string]*serverPlan{}}
 }
 
 func (q *Queue) rand() float64 {
@@ -162,23 +168,21 @@ func (q *Queue) rand() float64 {
 
 // wakeup tells Run the plan changed; it never blocks.
 func (q *Queue) wakeup() {
+	if !q.running.Load() {
+		return
+	}
 	select {
 	case q.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (q *Queue) lookupLocked(k Key) *entry {
-	if s := q.servers[k.Server]; s != nil {
-		return s.keys[k.Scopes]
-	}
-	return nil
-}
+func (q *Queue) lookupLocked(k Key) *entry { return q.entries[k] }
 
 func (q *Queue) serverLocked(url string) *serverPlan {
 	s := q.servers[url]
 	if s == nil {
-		s = &serverPlan{keys: map[string]*entry{}}
+		s = &serverPlan{}
 		q.servers[url] = s
 	}
 	return s
@@ -187,32 +191,49 @@ func (q *Queue) serverLocked(url string) *serverPlan {
 // entryLocked returns the entry of k, creating it (used now, nothing
 // planned) when missing.
 func (q *Queue) entryLocked(k Key, now time.Time) *entry {
-	s := q.serverLocked(k.Server)
-	e := s.keys[k.Scopes]
+	e := q.entries[k]
 	if e == nil {
-		e = &entry{key: k, idx: -1}
+		s := q.serverLocked(k.Server)
+		e = &entry{key: k, srv: s, idx: -1}
 		e.lastUsed.Store(now.UnixNano())
-		s.keys[k.Scopes] = e
+		s.entries = append(s.entries, e)
+		q.entries[k] = e
 	}
 	return e
+}
+
+// forgetLocked takes e out of the heap, the entries and its server.
+func (q *Queue) forgetLocked(e *entry) {
+	if e.idx >= 0 {
+		heap.Remove(&q.due, e.idx)
+	}
+	e.inflight = false
+	delete(q.entries, e.key)
+	list := e.srv.entries
+	if i := slices.Index(list, e); i >= 0 {
+		list[i] = list[len(list)-1]
+		list[len(list)-1] = nil
+		e.srv.entries = list[:len(list)-1]
+	}
 }
 
 // place puts e in the heap of planned entries, or takes it out, after a
 // change of its state.
 func (q *Queue) place(e *entry) {
-	want := !e.next.IsZero() && !e.inflight && !e.permanent && !e.parked
+	want := e.next != 0 && !e.inflight && !e.permanent && !e.parked
 	switch {
 	case want && e.idx >= 0:
+		q.due[e.idx].at = e.next
 		heap.Fix(&q.due, e.idx)
 	case want:
-		heap.Push(&q.due, e)
+		heap.Push(&q.due, dueItem{at: e.next, e: e})
 	case e.idx >= 0:
 		heap.Remove(&q.due, e.idx)
 	}
 }
 
 func (q *Queue) idleLocked(e *entry, now time.Time) bool {
-	p := q.servers[e.key.Server].policy
+	p := e.srv.policy
 	if p.KeepWarm {
 		return false
 	}
@@ -220,13 +241,29 @@ func (q *Queue) idleLocked(e *entry, now time.Time) bool {
 	if limit <= 0 {
 		limit = q.cfg.IdleAfter
 	}
-	return now.Sub(time.Unix(0, e.lastUsed.Load())) > limit
+	return time.Duration(nanos(now)-e.lastUsed.Load()) > limit
+}
+
+// nanos is t in the entry's form: wall unix nanoseconds, 0 for none.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// wall is nanos's inverse.
+func wall(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
 }
 
 func (e *entry) snapshot() Entry {
 	return Entry{
-		Key: e.key, Next: e.next, Attempt: e.attempt, Err: e.err, Permanent: e.permanent,
-		InFlight: e.inflight, LastUsed: time.Unix(0, e.lastUsed.Load()), Idle: e.parked,
+		Key: e.key, Next: wall(e.next), Attempt: e.attempt, Err: e.err, Permanent: e.permanent,
+		InFlight: e.inflight, LastUsed: wall(e.lastUsed.Load()), Idle: e.parked,
 	}
 }
 
@@ -249,8 +286,8 @@ func (q *Queue) Entries(server string) []Entry {
 	if s == nil {
 		return nil
 	}
-	out := make([]Entry, 0, len(s.keys))
-	for _, e := range s.keys {
+	out := make([]Entry, 0, len(s.entries))
+	for _, e := range s.entries {
 		out = append(out, e.snapshot())
 	}
 	slices.SortFunc(out, func(a, b Entry) int { return cmp.Compare(a.Key.Scopes, b.Key.Scopes) })
@@ -261,11 +298,7 @@ func (q *Queue) Entries(server string) []Entry {
 func (q *Queue) Len() int {
 	q.mu.RLock()
 	defer q.mu.RUnlock()
-	n := 0
-	for _, s := range q.servers {
-		n += len(s.keys)
-	}
-	return n
+	return len(q.entries)
 }
 
 // Turns counts Run's turns. Run turns at least every 30 s while it is

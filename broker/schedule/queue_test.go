@@ -63,8 +63,8 @@ func TestQueuePlansAfterSuccess(t *testing.T) {
 	if remain := t0.Add(time.Hour).Sub(next); remain < 18*time.Minute || remain > 22*time.Minute {
 		t.Fatalf("planned %s before expiry, want 20 min +-10%%", remain)
 	}
-	if _, wake := q.Due(t0, 0); !wake.Equal(next) {
-		t.Fatalf("next wake %s, want %s", wake, next)
+	if _, wake := q.Due(t0, 0); !wake.Equal(next) || !q.Next().Equal(next) {
+		t.Fatalf("next wake %s (Next %s), want %s", wake, q.Next(), next)
 	}
 	wantDue(t, q, next.Add(-time.Nanosecond))
 	wantDue(t, q, next, kA)

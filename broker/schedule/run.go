@@ -22,20 +22,17 @@ const (
 
 // Run refreshes what comes due until ctx ends, then waits for the
 // refreshes it started and returns nil. refresh is called on its own
-// goroutine, at most Config.Parallel at once, and must record its outcome
-// with [Queue.Succeeded] or [Queue.Failed]; Run calls [Queue.Done] after
-// it. A timer whose wall time disagrees with its monotonic length (a
+// goroutine, at most Config.Parallel at once, and records its outcome with
+// [Queue.Succeeded] or [Queue.Failed]; Run calls [Queue.Done] after it, in
+// case it recorded none. A timer whose wall time disagrees with its monotonic length (a
 // resumed laptop, a clock set by hand or NTP) makes Run [Queue.Resync].
 func (q *Queue) Run(ctx context.Context, refresh func(ctx context.Context, k Key)) error {
 	clk := clock.OrSystem(q.cfg.Clock)
+	q.running.Store(true)
+	defer q.running.Store(false)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	var running atomic.Int64
-	// The first turn looks at everything: earlier wake-ups are answered.
-	select {
-	case <-q.wake:
-	default:
-	}
 	for {
 		now := clk.Now()
 		q.lastTurn.Store(now.UnixNano())
