@@ -23,4 +23,11 @@
 // (server, scopes) share one upstream flight: N cold callers cause one token
 // exchange and one jwt-bearer grant. A flight runs on a context detached from
 // any one caller, so a caller that gives up does not fail the others.
+//
+// # Background work
+//
+// [Broker.Run] runs the two loops that keep tokens fresh without anyone
+// waiting: the access token refresh queue of package broker/schedule, and
+// the refresh of the enterprise ID token. Every time they plan or wait on
+// comes from the one Config.Clock.
 package broker
