@@ -259,3 +259,25 @@ func TestRunRefreshesTokensAndSignIn(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 }
+
+// A reload that no longer allows a server tells watchers it is removed.
+func TestReconfigureRemovalIsPublished(t *testing.T) {
+	bd := newBed(t, bedOpts{})
+	url := bd.tb.MCP.URL()
+	if _, err := bd.token(t, broker.TokenRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	sub := bd.b.Subscribe(nil)
+	defer sub.Close()
+	cfg := bd.cfg
+	cfg.AllowUnlisted = false
+	if err := bd.b.Reconfigure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, sub); ev.Kind != broker.EventRemoved || ev.Server.URL != url {
+		t.Fatalf("first event after the reload: %+v", ev)
+	}
+	if n := len(bd.b.Servers()); n != 0 {
+		t.Fatalf("%d servers left", n)
+	}
+}
