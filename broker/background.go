@@ -110,7 +110,3 @@ func (b *Broker) Resync() { b.queue.Resync(b.now()) }
 // over several of its own (monotonic) ticks knows the loop is stuck,
 // without reading wall time, which may jump.
 func (b *Broker) Turns() uint64 { return b.queue.Turns() }
-
-// LastTick is the wall time of the refresh loop's last turn. Prefer
-// [Broker.Turns] for liveness: wall time may jump.
-func (b *Broker) LastTick() time.Time { return b.queue.LastTurn() }

@@ -155,13 +155,22 @@ func (sb *signinBed) loginBrowser(t *testing.T, b *broker.Broker, edit func(*url
 		done <- result{info, err}
 	}()
 	var page string
+	var r result
 	select {
 	case u := <-urls:
 		_, page = browser(t, u, edit)
-	case r := <-done:
-		return r.info, "", r.err
+		r = <-done
+	case r = <-done:
 	}
-	r := <-done
+	// The login's own deadline (15 min on the broker's clock) is the
+	// first timer it armed; the test's nextWait is about the timers after.
+	select {
+	case d := <-sb.clock.armed:
+		if d != 15*time.Minute {
+			t.Fatalf("the login armed a %s timer before its 15 min deadline", d)
+		}
+	default:
+	}
 	return r.info, page, r.err
 }
 

@@ -117,8 +117,7 @@ type Queue struct {
 	servers map[string]*serverPlan
 	due     dueHeap // entries with a plan that are neither in flight, permanent nor idle
 
-	turns    atomic.Uint64
-	lastTurn atomic.Int64
+	turns atomic.Uint64
 }
 
 // serverPlan is one server's policy and entries.
@@ -306,12 +305,3 @@ func (q *Queue) Len() int {
 // its own (monotonic) ticks knows the loop is stuck, without reading wall
 // time, which may jump.
 func (q *Queue) Turns() uint64 { return q.turns.Load() }
-
-// LastTurn is the wall time of Run's last turn, zero before the first.
-func (q *Queue) LastTurn() time.Time {
-	v := q.lastTurn.Load()
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, v)
-}

@@ -35,7 +35,6 @@ func (q *Queue) Run(ctx context.Context, refresh func(ctx context.Context, k Key
 	var running atomic.Int64
 	for {
 		now := clk.Now()
-		q.lastTurn.Store(now.UnixNano())
 		q.turns.Add(1)
 		var next time.Time
 		if free := q.cfg.Parallel - int(running.Load()); free > 0 {
