@@ -17,6 +17,7 @@ import (
 
 	"github.com/xaad-dev/xaad/client"
 	"github.com/xaad-dev/xaad/internal/testbed"
+	"github.com/xaad-dev/xaad/internal/testenv"
 	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 )
 
@@ -269,15 +270,10 @@ func TestNeedsLoginAndLogout(t *testing.T) {
 	}
 }
 
-// chromium finds Debian's chromium, installing it when root (as
-// scripts/test.sh does); it skips the test with the reason otherwise.
+// chromium finds Debian's chromium for the real-browser sign-in test.
 func chromium(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	t.Skip("chromium is not installed (scripts/test.sh installs Debian's chromium when run as root); skipping the real-browser sign-in test")
-	return ""
+	return testenv.Tool(t, "chromium", "chromium")
 }
 
 // A real headless Chromium opens the sign-in URL, follows the IdP's

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/xaad-dev/xaad/internal/testenv"
 )
 
 // fakeNotifications is an org.freedesktop.Notifications service.
@@ -25,10 +27,7 @@ func (f *fakeNotifications) Notify(app string, replaces uint32, icon, summary, b
 // real desktop session.
 func privateBus(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		t.Skip("dbus-daemon is not installed; skipping the desktop notification test")
-	}
+	bin := testenv.Tool(t, "dbus-daemon", "dbus-daemon")
 	sock := filepath.Join(t.TempDir(), "bus")
 	cmd := exec.Command(bin, "--session", "--nofork", "--print-address", "--address=unix:path="+sock)
 	out, err := cmd.StdoutPipe()

@@ -7,18 +7,17 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/xaad-dev/xaad/internal/testenv"
 )
 
 // A PrepareForSleep(false) signal on the system bus triggers a resync. The
 // test runs its own dbus-daemon and sends the signal with dbus-send, as
 // logind would.
 func TestWatchSleep(t *testing.T) {
-	for _, tool := range []string{"dbus-daemon", "dbus-send"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed", tool)
-		}
-	}
-	bus := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address=1", "--address=unix:tmpdir="+os.TempDir())
+	daemonBin := testenv.Tool(t, "dbus-daemon", "dbus-daemon")
+	testenv.Tool(t, "dbus-send", "dbus-bin")
+	bus := exec.Command(daemonBin, "--session", "--nofork", "--print-address=1", "--address=unix:tmpdir="+os.TempDir())
 	out, err := bus.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -15,11 +15,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=${1:-proto}
 
+. scripts/lib.sh
 if ! command -v protoc >/dev/null 2>&1 || ! [ -f /usr/include/google/protobuf/timestamp.proto ]; then
-	if [ "$(id -u)" -eq 0 ]; then
-		echo "genproto: installing protoc (protobuf-compiler, libprotobuf-dev)" >&2
-		apt-get install -y protobuf-compiler libprotobuf-dev >&2
-	else
+	echo "genproto: installing protoc (protobuf-compiler, libprotobuf-dev)" >&2
+	if ! apt_install protobuf-compiler libprotobuf-dev; then
 		echo "genproto: protoc or the well-known types are missing." >&2
 		echo "  install them with: sudo apt-get install -y protobuf-compiler libprotobuf-dev" >&2
 		exit 1

@@ -1,9 +1,10 @@
 package main
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/xaad-dev/xaad/internal/testenv"
 )
 
 // banned lists packages xaactl must never link, with the reason. The CLI
@@ -17,19 +18,7 @@ var banned = map[string]string{
 }
 
 func TestDeps(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go command not found:", err)
-	}
-	out, err := exec.Command(goBin, "list", "-deps", ".").Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v", err)
-	}
-	deps := strings.Fields(string(out))
-	if len(deps) == 0 {
-		t.Fatal("go list -deps printed nothing")
-	}
-	for _, dep := range deps {
+	for _, dep := range testenv.Deps(t, ".") {
 		for prefix, reason := range banned {
 			if dep == prefix || strings.HasPrefix(dep, prefix+"/") {
 				t.Errorf("xaactl depends on %s: %s", dep, reason)

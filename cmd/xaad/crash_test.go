@@ -16,6 +16,7 @@ import (
 
 	"github.com/xaad-dev/xaad/client"
 	"github.com/xaad-dev/xaad/internal/testbed"
+	"github.com/xaad-dev/xaad/internal/testenv"
 	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 	"github.com/xaad-dev/xaad/storage"
 )
@@ -30,7 +31,7 @@ const crashRounds = 50
 // client was ever given or a newer one: nothing acknowledged is lost.
 func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
-		t.Skip("kills and restarts the daemon 50 times")
+		testenv.OptIn(t, "kills and restarts the daemon 50 times; runs without -short")
 	}
 	tb, err := testbed.Start(testbed.Options{})
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/xaad-dev/xaad/internal/testenv"
 )
 
 const hardenEnv = "XAAD_TEST_HARDEN"
@@ -54,9 +56,7 @@ func TestRunRefusesRoot(t *testing.T) {
 	if err := harden(0, false); err != errRoot {
 		t.Fatalf("harden as root = %v", err)
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("the command-level check needs root")
-	}
+	testenv.Root(t, "check that xaad run refuses root")
 	var stderr bytes.Buffer
 	if rc := run([]string{"run", "--config", "/nonexistent"}, &stderr, &stderr); rc != 1 || !strings.Contains(stderr.String(), "--allow-root") {
 		t.Fatalf("xaad run as root: %d, %s", rc, stderr.String())

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xaad-dev/xaad/internal/testbed"
+	"github.com/xaad-dev/xaad/internal/testenv"
 )
 
 // These tests run the shipped units and binaries under real systemd tools
@@ -66,10 +67,7 @@ func signIn(t *testing.T, xaactl string, env []string, tb *testbed.Testbed) {
 // Recipe B: systemd-socket-activate holds the socket and execs the daemon on
 // the first connection, which is what a socket unit does, minus the manager.
 func TestSystemdSocketActivate(t *testing.T) {
-	ssa, err := exec.LookPath("systemd-socket-activate")
-	if err != nil {
-		t.Skip("systemd-socket-activate is not installed (Debian: systemd)")
-	}
+	ssa := testenv.Tool(t, "systemd-socket-activate", "systemd")
 	tb, err := testbed.Start(testbed.Options{})
 	if err != nil {
 		t.Fatal(err)

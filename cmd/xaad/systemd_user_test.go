@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/xaad-dev/xaad/internal/testbed"
+	"github.com/xaad-dev/xaad/internal/testenv"
 )
 
 // userManager is a real `systemd --user` in a private mount namespace
@@ -92,14 +93,10 @@ func (m *userManager) stop() {
 // applies a good file and refuses a bad one, the watchdog restarts a daemon
 // that stops pinging, and a stop is clean and leaves the socket usable.
 func TestSystemdUserManager(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: recipe C fakes a systemd-booted host in a private mount namespace")
-	}
-	for _, tool := range []string{"unshare", "systemctl", "/lib/systemd/systemd"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed (Debian: systemd, util-linux)", tool)
-		}
-	}
+	testenv.Root(t, "fake a systemd-booted host in a private mount namespace (recipe C)")
+	testenv.Tool(t, "unshare", "util-linux")
+	testenv.Tool(t, "systemctl", "systemd")
+	testenv.Tool(t, "/lib/systemd/systemd", "systemd")
 	tb, err := testbed.Start(testbed.Options{})
 	if err != nil {
 		t.Fatal(err)

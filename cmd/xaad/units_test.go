@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/xaad-dev/xaad/internal/testenv"
 )
 
 // maxExposure is the `systemd-analyze security` score of xaad.service that
@@ -20,9 +22,7 @@ const maxExposure = 2.6
 // environment for systemd-analyze --user.
 func unitsForAnalyze(t *testing.T) (string, []string) {
 	t.Helper()
-	if _, err := exec.LookPath("systemd-analyze"); err != nil {
-		t.Skip("systemd-analyze is not installed (Debian: systemd)")
-	}
+	testenv.Tool(t, "systemd-analyze", "systemd")
 	dir := t.TempDir()
 	bin := buildXaad(t, dir)
 	units := filepath.Join(dir, "units")

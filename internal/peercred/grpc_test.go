@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/xaad-dev/xaad/internal/peercred"
+	"github.com/xaad-dev/xaad/internal/testenv"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
@@ -165,9 +166,7 @@ func TestGRPCUnwrappedListenerFailsClosed(t *testing.T) {
 }
 
 func TestGRPCOtherUIDRefused(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run a client as another user (uid 65534)")
-	}
+	testenv.Root(t, "run a client as another user (uid 65534)")
 	// The other user must reach both the binary and the socket: open up a
 	// directory of our own for this test only.
 	dir := shortDir(t)

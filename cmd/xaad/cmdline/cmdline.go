@@ -99,7 +99,7 @@ func CheckConfigFlags(w io.Writer) *flag.FlagSet {
 }
 
 // DemoHelp is the help of `xaad demo`.
-const DemoHelp = "Usage: xaad demo [--serve] [--state-dir DIR] [-v]\n\nStarts a local IdP, MCP authorization server and MCP server, runs a daemon on a\ntemporary socket, signs in, gets an access token through the gRPC API and calls an\nMCP tool with it, printing each step and its time. Nothing leaves this machine.\n\nFlags:\n"
+const DemoHelp = "Usage: xaad demo [--serve] [--state-dir DIR] [-v]\n\nStarts a local IdP, MCP authorization server and MCP server, runs a daemon on a\ntemporary socket, signs in, gets an access token through the gRPC API and calls an\nMCP tool with it, printing each step and its time. Nothing leaves this machine.\nThe packaged xaad (.deb, .rpm) has no demo: run it from the source with\ngo run ./cmd/xaad demo.\n\nFlags:\n"
 
 // DemoOptions are the flags of `xaad demo`.
 type DemoOptions struct {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/xaad-dev/xaad/cmd/xaactl/cli"
 	"github.com/xaad-dev/xaad/cmd/xaad/cmdline"
+	"github.com/xaad-dev/xaad/internal/testenv"
 )
 
 // generated runs the generator into a temporary folder once per test.
@@ -39,39 +40,28 @@ func read(t *testing.T, path string) string {
 
 // TestManPagesRender renders each page the way lintian does (man
 // --warnings) and through groff with every warning on; any message fails.
-// scripts/package-test.sh installs man-db and groff-base when root.
 func TestManPagesRender(t *testing.T) {
+	man, groff := testenv.Tool(t, "man", "man-db"), testenv.Tool(t, "groff", "groff-base")
 	dir := generated(t)
-	_, manErr := exec.LookPath("man")
-	_, groffErr := exec.LookPath("groff")
-	if manErr != nil && groffErr != nil {
-		t.Skip("neither man (man-db) nor groff (groff-base) is installed; scripts/package-test.sh installs them as root")
-	}
 	for _, prog := range []string{"xaad", "xaactl"} {
 		page := filepath.Join(dir, "man1", prog+".1")
-		if manErr == nil {
-			cmd := exec.Command("man", "--warnings", "-E", "UTF-8", "-l", page)
-			cmd.Env = append(os.Environ(), "MANWIDTH=80", "MAN_KEEP_FORMATTING=1", "LC_ALL=C.UTF-8")
-			var stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-			if err := cmd.Run(); err != nil || stderr.Len() > 0 {
-				t.Errorf("man --warnings -l %s: %v\n%s", page, err, stderr.String())
-			}
+		cmd := exec.Command(man, "--warnings", "-E", "UTF-8", "-l", page)
+		cmd.Env = append(os.Environ(), "MANWIDTH=80", "MAN_KEEP_FORMATTING=1", "LC_ALL=C.UTF-8")
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+		if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+			t.Errorf("man --warnings -l %s: %v\n%s", page, err, stderr.String())
 		}
-		if groffErr == nil {
-			out, err := exec.Command("groff", "-man", "-ww", "-z", page).CombinedOutput()
-			if err != nil || len(out) > 0 {
-				t.Errorf("groff -man -ww -z %s: %v\n%s", page, err, out)
-			}
+		out, err := exec.Command(groff, "-man", "-ww", "-z", page).CombinedOutput()
+		if err != nil || len(out) > 0 {
+			t.Errorf("groff -man -ww -z %s: %v\n%s", page, err, out)
 		}
 	}
 }
 
 func TestBashCompletionParses(t *testing.T) {
 	dir := generated(t)
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("bash is not installed")
-	}
+	testenv.Tool(t, "bash", "bash")
 	for _, prog := range []string{"xaad", "xaactl"} {
 		if out, err := exec.Command("bash", "-n", filepath.Join(dir, "bash", prog)).CombinedOutput(); err != nil {
 			t.Errorf("bash -n %s: %v\n%s", prog, err, out)
@@ -83,9 +73,7 @@ func TestBashCompletionParses(t *testing.T) {
 // command lines.
 func TestBashCompletionCompletes(t *testing.T) {
 	dir := generated(t)
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("bash is not installed")
-	}
+	testenv.Tool(t, "bash", "bash")
 	for _, tc := range []struct{ line, want string }{
 		{"xaactl to", "token"},
 		{"xaactl --socket /tmp/s st", "status"},
@@ -114,17 +102,18 @@ func TestBashCompletionCompletes(t *testing.T) {
 
 func TestOtherShellsParse(t *testing.T) {
 	dir := generated(t)
-	for _, sh := range []struct{ shell, file string }{
-		{"zsh", "zsh/_xaad"}, {"zsh", "zsh/_xaactl"},
-		{"fish", "fish/xaad.fish"}, {"fish", "fish/xaactl.fish"},
+	for shell, files := range map[string][]string{
+		"zsh":  {"zsh/_xaad", "zsh/_xaactl"},
+		"fish": {"fish/xaad.fish", "fish/xaactl.fish"},
 	} {
-		if _, err := exec.LookPath(sh.shell); err != nil {
-			t.Logf("skip %s -n %s: %s is not installed", sh.shell, sh.file, sh.shell)
-			continue
-		}
-		if out, err := exec.Command(sh.shell, "-n", filepath.Join(dir, sh.file)).CombinedOutput(); err != nil {
-			t.Errorf("%s -n %s: %v\n%s", sh.shell, sh.file, err, out)
-		}
+		t.Run(shell, func(t *testing.T) {
+			bin := testenv.Tool(t, shell, shell)
+			for _, f := range files {
+				if out, err := exec.Command(bin, "-n", filepath.Join(dir, f)).CombinedOutput(); err != nil {
+					t.Errorf("%s -n %s: %v\n%s", shell, f, err, out)
+				}
+			}
+		})
 	}
 }
 
