@@ -8,10 +8,17 @@
 
 apt_install() {
 	# A fresh machine may have no package index: install, and if that
-	# fails refresh the index once and try again.
+	# fails refresh the index once and try again. apt's chatter goes to a
+	# log that is shown only when it fails.
 	[ "$(id -u)" -eq 0 ] || return 1
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null 2>&1 ||
-		{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null; }
+	local log rc=0
+	log=$(mktemp)
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >"$log" 2>&1 ||
+		{ apt-get update -q >>"$log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >>"$log" 2>&1; } ||
+		rc=$?
+	[ "$rc" -eq 0 ] || { echo "apt-get install $* failed:"; tail -n 20 "$log"; }
+	rm -f "$log"
+	return "$rc"
 }
 
 skip() {
