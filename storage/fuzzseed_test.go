@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xaad-dev/xaad/internal/testenv"
 	"github.com/xaad-dev/xaad/storage/storagetest"
 )
 
@@ -24,7 +25,7 @@ var writeFuzzSeeds = flag.Bool("write-fuzz-seeds", false, "rewrite the seeds in 
 // of their target's invariants.
 func TestWriteFuzzSeeds(t *testing.T) {
 	if !*writeFuzzSeeds {
-		t.Skip("pass -write-fuzz-seeds to rewrite testdata/fuzz")
+		testenv.OptIn(t, "pass -write-fuzz-seeds to rewrite testdata/fuzz")
 	}
 	file := smallPages(t, daemonLikeFile(t))
 	db := map[string][]byte{"sealed": file, "schema-v1": smallPages(t, filepath.Join("testdata", "schema-v1.db"))}

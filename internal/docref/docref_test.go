@@ -3,6 +3,7 @@ package docref
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -115,6 +116,8 @@ func TestCheck(t *testing.T) {
 		{"// docs/protocol.md §2 step 7.2, §4.9", "has no §4.9"},
 		{"// docs/toolchain.md §6", "has no §6"},
 		{"// docs/toolchain.md §2b", ""},
+		{"// docs/protocol.md §3.3 step 11 and JAG §7.4.1.2", ""}, // §3.3 numbers its steps as a list
+		{"// docs/protocol.md §3.3 step 14", "has no item 14"},
 	} {
 		errs := Check("x.go", tc.text, docs, false)
 		switch {
@@ -145,6 +148,36 @@ func TestIndex(t *testing.T) {
 	for step := range 8 {
 		if !p.Steps["2"][string(rune('0'+step))] {
 			t.Errorf("docs/protocol.md §2: no step %d", step)
+		}
+	}
+}
+
+// repoPath is a backquoted path into the repository in a document.
+var repoPath = regexp.MustCompile("`((?:broker|client|cmd|daemon|deploy|docs|internal|packaging|proto|scripts|storage|test)/[^`\\s]*)`")
+
+// Every file or folder of the repository that README.md and docs/ name in
+// backquotes exists, so the documents follow the code when it moves.
+func TestDocumentedPathsExist(t *testing.T) {
+	r := root(t)
+	docs, err := filepath.Glob(filepath.Join(r, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range append(docs, filepath.Join(r, "README.md")) {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(r, doc)
+		for _, m := range repoPath.FindAllStringSubmatch(string(b), -1) {
+			p := strings.TrimSuffix(m[1], "/")
+			if strings.ContainsAny(p, "<>{}$") || strings.Contains(p, "...") {
+				continue // a placeholder, not a path
+			}
+			matches, _ := filepath.Glob(filepath.Join(r, p))
+			if len(matches) == 0 {
+				t.Errorf("%s names %s, which does not exist", rel, m[1])
+			}
 		}
 	}
 }
