@@ -10,7 +10,7 @@ import (
 	"github.com/xaad-dev/xaad/broker/grant"
 )
 
-// Assertion policy (architecture.md, refresh policy).
+// Assertion policy (docs/architecture.md §5, refresh policy).
 const (
 	// spareMargin: a spare ID-JAG this close to its expiry is discarded
 	// rather than handed out.

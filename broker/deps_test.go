@@ -7,8 +7,8 @@ import (
 )
 
 // The broker is the protocol engine and nothing else: the API, the RPC
-// framework and the storage engine plug in from outside (architecture.md,
-// "Components and direction of dependencies"). Of the internal packages
+// framework and the storage engine plug in from outside (docs/architecture.md §2,
+// "Packages and dependency directions"). Of the internal packages
 // outside broker/ only internal/clock, the one source of time, is allowed.
 func TestBrokerDeps(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "./...").CombinedOutput()

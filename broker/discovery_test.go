@@ -8,7 +8,7 @@ import (
 	"github.com/xaad-dev/xaad/internal/testbed"
 )
 
-// protocol.md §6 item 6 and the PRM fallbacks.
+// docs/protocol.md §6 item 6 and the PRM fallbacks.
 func TestDiscoveryVariants(t *testing.T) {
 	tests := []struct {
 		name string
@@ -34,7 +34,7 @@ func TestDiscoveryVariants(t *testing.T) {
 	}
 }
 
-// protocol.md §6 items 3, 4, 5 and the hostile-peer rules: each aborts
+// docs/protocol.md §6 items 3, 4, 5 and the hostile-peer rules: each aborts
 // before any ID-JAG is minted.
 func TestSecurityAborts(t *testing.T) {
 	tests := []struct {

@@ -78,7 +78,7 @@ func classifyDiscovery(err error) *Error {
 	return newError(ReasonUpstreamUnavailable, false, err, "discovery failed")
 }
 
-// classifyIdP classifies a token exchange failure at the IdP (protocol.md §4.1).
+// classifyIdP classifies a token exchange failure at the IdP (docs/protocol.md §4.1).
 func classifyIdP(err error) *Error {
 	var oe *grant.OAuthError
 	if errors.As(err, &oe) {
@@ -102,7 +102,7 @@ func classifyIdP(err error) *Error {
 	return classifyTransport(err, "the IdP")
 }
 
-// classifyAS classifies a jwt-bearer failure at an authorization server (protocol.md §4.2).
+// classifyAS classifies a jwt-bearer failure at an authorization server (docs/protocol.md §4.2).
 func classifyAS(err error) *Error {
 	var oe *grant.OAuthError
 	if errors.As(err, &oe) {

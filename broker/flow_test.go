@@ -21,7 +21,7 @@ func formKeys(rec testbed.RequestRecord) []string {
 	return keys
 }
 
-// protocol.md §6 items 1, 2 and 16: exactly the profile's parameters, the
+// docs/protocol.md §6 items 1, 2 and 16: exactly the profile's parameters, the
 // validated issuer and resource byte for byte, separate client ids.
 func TestHappyPathExactParameters(t *testing.T) {
 	for _, slash := range []bool{false, true} {
@@ -101,7 +101,7 @@ func TestCacheMinValidAndForce(t *testing.T) {
 	}
 }
 
-// protocol.md §6 item 14: concurrent cold requests share one flight.
+// docs/protocol.md §6 item 14: concurrent cold requests share one flight.
 func TestSingleFlight(t *testing.T) {
 	bd := newBed(t, bedOpts{})
 	const n = 100
@@ -155,7 +155,7 @@ func TestCallerCancelDoesNotFailOthers(t *testing.T) {
 	}
 }
 
-// protocol.md §6 item 7: a narrowed scope is used for the grant.
+// docs/protocol.md §6 item 7: a narrowed scope is used for the grant.
 func TestScopeNarrowing(t *testing.T) {
 	bd := newBed(t, bedOpts{tb: testbed.Options{GrantableScopes: []string{"tools.read"}}})
 	tok, err := bd.token(t, broker.TokenRequest{Scopes: []string{"tools.call", "tools.read"}})

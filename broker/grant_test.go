@@ -53,7 +53,7 @@ func TestWrongClientSecret(t *testing.T) {
 	}
 }
 
-// protocol.md §6 item 7: IdP response variants.
+// docs/protocol.md §6 item 7: IdP response variants.
 func TestIdPResponseVariants(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -71,7 +71,7 @@ func TestIdPResponseVariants(t *testing.T) {
 		{"wrongly typed expires_in", testbed.IdPTweaks{}, &testbed.Fault{Body: []byte(`{"access_token":"x.y.z","issued_token_type":"urn:ietf:params:oauth:token-type:id-jag","token_type":"N_A","expires_in":"soon"}`)}, false},
 		{"oversized body", testbed.IdPTweaks{}, &testbed.Fault{OversizeBytes: 2 << 20}, false},
 		{"access_token not a JWT", testbed.IdPTweaks{}, &testbed.Fault{Body: []byte(`{"access_token":"opaque","issued_token_type":"urn:ietf:params:oauth:token-type:id-jag","token_type":"N_A"}`)}, false},
-		// protocol.md §6 item 8: defence in depth on the ID-JAG itself.
+		// docs/protocol.md §6 item 8: defence in depth on the ID-JAG itself.
 		{"ID-JAG typ JWT", testbed.IdPTweaks{IDJAGTyp: "JWT"}, nil, false},
 		{"ID-JAG without typ", testbed.IdPTweaks{OmitIDJAGTyp: true}, nil, false},
 		{"ID-JAG for another AS", testbed.IdPTweaks{IDJAGAudience: "https://other-as.example"}, nil, false},
@@ -99,7 +99,7 @@ func TestIdPResponseVariants(t *testing.T) {
 	}
 }
 
-// protocol.md §4.1 and §6 items 10-12: each IdP error code, its reason and
+// docs/protocol.md §4.1 and §6 items 10-12: each IdP error code, its reason and
 // whether it was retried.
 func TestIdPErrorMapping(t *testing.T) {
 	tests := []struct {
@@ -139,7 +139,7 @@ func TestIdPErrorMapping(t *testing.T) {
 	}
 }
 
-// protocol.md §6 items 12 and 13: an AS invalid_grant gets exactly one
+// docs/protocol.md §6 items 12 and 13: an AS invalid_grant gets exactly one
 // retry with a fresh ID-JAG; no assertion is ever sent twice; other errors
 // are surfaced at once.
 func TestASErrors(t *testing.T) {

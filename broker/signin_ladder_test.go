@@ -17,7 +17,7 @@ func (sb *signinBed) mustLogin(t *testing.T) {
 	}
 }
 
-// protocol.md §2 step 7.2: an exchange refused for its subject gets one ID
+// docs/protocol.md §2 step 7.2: an exchange refused for its subject gets one ID
 // token refresh and one retry.
 func TestLadderRefreshesIDTokenOnce(t *testing.T) {
 	for _, code := range []string{"invalid_grant", "invalid_request"} {

@@ -28,7 +28,7 @@ type signinFields struct {
 	MaxAge    string `json:"max_age,omitempty"`
 	ACRValues string `json:"acr_values,omitempty"`
 	// RefreshSubject: the IdP renews without id_token but takes the
-	// refresh token as subject_token (protocol.md §2 step 7.2).
+	// refresh token as subject_token (docs/protocol.md §2 step 7.2).
 	RefreshSubject bool `json:"refresh_subject,omitempty"`
 	// NoRenewal: the IdP renews without id_token and takes no refresh
 	// token as subject; the identity ends with the ID token.

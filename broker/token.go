@@ -111,7 +111,7 @@ func (b *Broker) cachedSince(srv *server, key string, minValid time.Duration, st
 
 // refresh runs discovery, the token exchange and the jwt-bearer grant for
 // one server and scope set, with the bounded retries of the renewal ladder
-// (protocol.md §2 step 7): a fresh ID-JAG for every grant, one retry of the
+// (docs/protocol.md §2 step 7): a fresh ID-JAG for every grant, one retry of the
 // grant after invalid_grant, one re-discovery after invalid_target.
 func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*Token, error) {
 	gen := b.gen.Load()
@@ -201,7 +201,7 @@ func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token
 	}
 	jag, err := exchange(meta)
 	if isCode(err, "invalid_target") {
-		// The metadata may have moved; look again once (protocol.md §4.1).
+		// The metadata may have moved; look again once (docs/protocol.md §4.1).
 		if fresh, derr := b.metadata(ctx, srv, true); derr == nil {
 			meta = fresh
 			// The server may now name another authorization server, with
@@ -214,7 +214,7 @@ func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token
 	}
 	if isCode(err, "invalid_grant") || isCode(err, "invalid_request") {
 		// The subject token may no longer be good: renew the ID token once
-		// and retry once (protocol.md §2 step 7.2, §4.1).
+		// and retry once (docs/protocol.md §2 step 7.2, §4.1).
 		if subject, err = b.renewSubject(ctx, subject, err); err != nil {
 			return nil, err
 		}

@@ -39,7 +39,7 @@ func Example_mcpClient() {
 		HTTPClient: &http.Client{Transport: &client.Transport{Source: c, Resource: mcpURL}},
 	}
 	mc := mcp.NewClient(&mcp.Implementation{Name: "my-agent", Version: "1.0.0"}, &mcp.ClientOptions{
-		// Announce Enterprise-Managed Authorization (protocol.md step 0).
+		// Announce Enterprise-Managed Authorization (docs/protocol.md §2 step 0).
 		Capabilities: &mcp.ClientCapabilities{Extensions: map[string]any{
 			"io.modelcontextprotocol/enterprise-managed-authorization": map[string]any{},
 		}},

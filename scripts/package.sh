@@ -3,7 +3,7 @@
 # for the host architecture (or $GOARCH), the systemd user units, the example
 # /etc/xaad/config.toml and the docs, packed by nfpm (packaging/nfpm.yaml).
 # nfpm v2.45.2 is installed into ${XAAD_CACHE:-.cache}/bin when missing
-# (v2.48.0 cannot be installed here: toolchain.md section 1).
+# (v2.48.0 cannot be installed here: docs/toolchain.md §1).
 #
 # Usage: scripts/package.sh   (XAAD_VERSION=1.2.3 sets the version; default
 # 0.1.0 with a ~dev.<commit> pre-release suffix)

@@ -63,7 +63,7 @@ func Exchange(ctx context.Context, ep *Endpoint, r ExchangeRequest) (*IDJAG, err
 		"subject_token_type":   {stt},
 		"audience":             {r.Audience},
 	}
-	// EMA: send resource whenever it is known (protocol.md step 4).
+	// EMA: send resource whenever it is known (docs/protocol.md §2 step 4).
 	if r.Resource != "" {
 		form.Set("resource", r.Resource)
 	}
@@ -119,7 +119,7 @@ type jagClaims struct {
 // inspectIDJAG decodes the ID-JAG without verifying it (the client has no
 // reason to trust or distrust the IdP's keys; the AS verifies) and checks it
 // was minted for what we asked: defence in depth against an IdP bug or a
-// mix-up (JAG §9.4; protocol.md §6 item 8). A JWE cannot be read by the
+// mix-up (JAG §9.4; docs/protocol.md §6 item 8). A JWE cannot be read by the
 // client and is passed through unchecked.
 func inspectIDJAG(token, audience, resource string) (*jagClaims, error) {
 	if strings.Count(token, ".") == 4 {
@@ -147,7 +147,7 @@ func inspectIDJAG(token, audience, resource string) (*jagClaims, error) {
 	if !oneValue(c.Aud, audience) {
 		return nil, fmt.Errorf("%w: ID-JAG aud is %s, want %q", ErrRejectedToken, clipRaw(c.Aud), audience)
 	}
-	// Some IdPs omit the resource claim (protocol.md §5.3 item 2); when it
+	// Some IdPs omit the resource claim (docs/protocol.md §5.3 item 2); when it
 	// is there it must be exactly the requested resource.
 	if resource != "" && len(c.Resource) > 0 && string(c.Resource) != "null" && !oneValue(c.Resource, resource) {
 		return nil, fmt.Errorf("%w: ID-JAG resource is %s, want %q", ErrRejectedToken, clipRaw(c.Resource), resource)

@@ -9,7 +9,7 @@ import (
 
 // banned lists packages xaactl must never link, with the reason. The CLI
 // runs as any user tool does; it must carry no credential, broker or storage
-// code (architecture.md, "Components and direction of dependencies").
+// code (docs/architecture.md §2, "Packages and dependency directions").
 var banned = map[string]string{
 	"github.com/xaad-dev/xaad/daemon":  "the daemon is wiring for the service side; xaactl talks to it only over the socket",
 	"github.com/xaad-dev/xaad/broker":  "the broker holds the OAuth and credential logic, which lives only in the daemon",

@@ -51,7 +51,7 @@ func testConfig(t *testing.T, dir string, tb *testbed.Testbed) string {
 }
 
 // The daemon takes the socket systemd passes (LISTEN_FDS, recipe A of
-// toolchain.md) and tells systemd READY=1 only once it serves, STOPPING=1
+// docs/toolchain.md §4) and tells systemd READY=1 only once it serves, STOPPING=1
 // when it stops.
 func TestSocketActivationAndNotify(t *testing.T) {
 	tb, err := testbed.Start(testbed.Options{})

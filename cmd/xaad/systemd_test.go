@@ -13,7 +13,7 @@ import (
 )
 
 // These tests run the shipped units and binaries under real systemd tools
-// (toolchain.md section 4, recipes B and C). The waits below are hang guards
+// (docs/toolchain.md §4, recipes B and C). The waits below are hang guards
 // that poll for a state, never assertions about how long something takes.
 
 // buildXaactl builds the CLI into dir.

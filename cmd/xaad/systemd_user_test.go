@@ -17,7 +17,7 @@ import (
 )
 
 // userManager is a real `systemd --user` in a private mount namespace
-// (toolchain.md section 4, recipe C), with its runtime folder in rt.
+// (docs/toolchain.md §4, recipe C), with its runtime folder in rt.
 type userManager struct {
 	t    *testing.T
 	rt   string

@@ -18,7 +18,7 @@ const maxExposure = 2.6
 
 // unitsForAnalyze copies the shipped units into a temporary folder with
 // ExecStart pointing at a built binary: verify checks that it exists
-// (toolchain.md section 4, recipe D). It returns the folder and an
+// (docs/toolchain.md §4, recipe D). It returns the folder and an
 // environment for systemd-analyze --user.
 func unitsForAnalyze(t *testing.T) (string, []string) {
 	t.Helper()

@@ -14,7 +14,7 @@ import (
 )
 
 // keyringEnv marks the copy of the test binary that runs inside a private
-// D-Bus session with an unlocked gnome-keyring (toolchain.md section 5).
+// D-Bus session with an unlocked gnome-keyring (docs/toolchain.md §5).
 const keyringEnv = "XAAD_TEST_IN_KEYRING"
 
 // keyringScript starts and unlocks a headless gnome-keyring, runs the
@@ -103,7 +103,7 @@ func reexecUnderKeyring(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Output to a file, not a pipe: a D-Bus-activated keyring daemon can
-	// inherit the pipe and keep it open (toolchain.md section 5).
+	// inherit the pipe and keep it open (docs/toolchain.md §5).
 	outPath := filepath.Join(dir, "out")
 	out, err := os.Create(outPath)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 // AS is the MCP server's authorization server: RFC 8414 (or OIDC) metadata
 // advertising the ID-JAG grant profile, a JWKS for its access tokens, and a
 // token endpoint for the RFC 7523 jwt-bearer grant with every check of
-// protocol.md §3.3. It trusts exactly the testbed IdP.
+// docs/protocol.md §3.3. It trusts exactly the testbed IdP.
 type AS struct {
 	tb     *Testbed
 	base   string // scheme://host:port
@@ -35,7 +35,7 @@ type AS struct {
 }
 
 // ASTweaks make the AS misbehave so clients' defences can be tested
-// (protocol.md items 4, 5). The zero value is correct behaviour.
+// (docs/protocol.md §6 items 4, 5). The zero value is correct behaviour.
 type ASTweaks struct {
 	// MetadataIssuer replaces the issuer in the metadata document (mix-up).
 	MetadataIssuer string
@@ -89,7 +89,7 @@ func (a *AS) handler() http.Handler {
 // metadataPaths are where the metadata lives for the configured style.
 // RFC 8414 §3.1: the well-known segment goes between host and path, after
 // removing a terminating "/"; OIDC Discovery §4 appends it to the issuer,
-// and MCP clients also try the path-insertion form (protocol.md step 3).
+// and MCP clients also try the path-insertion form (docs/protocol.md §2 step 3).
 func (a *AS) metadataPaths() []string {
 	if a.tb.opts.ASMetadata == MetadataOIDC {
 		ps := []string{"/.well-known/openid-configuration" + a.path}

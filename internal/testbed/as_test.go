@@ -17,7 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// TestJWTBearerRejections covers protocol.md items 25-33.
+// TestJWTBearerRejections covers docs/protocol.md §6 items 25-33.
 func TestJWTBearerRejections(t *testing.T) {
 	clock := newFakeClock()
 	tb := start(t, Options{Now: clock.Now})

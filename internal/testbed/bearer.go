@@ -90,7 +90,7 @@ func (m *MCPServer) hintParams(scope []string) []string {
 
 // verify accepts only an at+jwt signed by our AS (RFC 9068 §4), so the raw
 // ID token (typ JWT, IdP key) and the ID-JAG (typ oauth-id-jag+jwt, IdP
-// key) are refused (protocol.md item 37), as is a token for another
+// key) are refused (docs/protocol.md §6 item 37), as is a token for another
 // resource (item 38).
 func (m *MCPServer) verify(tok string) (*auth.TokenInfo, error) {
 	a := m.tb.AS

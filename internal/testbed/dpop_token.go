@@ -54,7 +54,7 @@ func cnfJKT(raw json.RawMessage) (string, bool) {
 	return jkt, true
 }
 
-// checkIDJAGBinding is protocol.md §3.3 step 11 and JAG §7.4.1.2: a
+// checkIDJAGBinding is docs/protocol.md §3.3 step 11 and JAG §7.4.1.2: a
 // cnf-bound ID-JAG needs a proof of exactly that key; without DPoP it
 // cannot be honoured at all.
 func (a *AS) checkIDJAGBinding(cl *idjagClaims, jkt string) *oauthError {

@@ -47,7 +47,7 @@ func (p *IdP) serveToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // exchange implements RFC 8693 §2 for the ID-JAG profile (JAG §4.3,
-// protocol.md step 4 and items 20-23). jkt is the thumbprint of the
+// docs/protocol.md §2 step 4 and §6 items 20-23). jkt is the thumbprint of the
 // request's DPoP proof key, "" without one.
 func (p *IdP) exchange(c Client, form map[string]string, jkt string) (map[string]any, *oauthError) {
 	switch rtt := form["requested_token_type"]; {
@@ -89,7 +89,7 @@ func (p *IdP) exchange(c Client, form map[string]string, jkt string) (map[string
 	switch {
 	case !known:
 		// Exact string match: a trailing-slash or token-endpoint variant of
-		// a known issuer is unknown (protocol.md item 2).
+		// a known issuer is unknown (docs/protocol.md §6 item 2).
 		return nil, invalidTarget("audience is not a known authorization server")
 	case resource == "":
 		// JAG-ED "-05": the IdP MAY require resource; the testbed does, as
@@ -150,7 +150,7 @@ type idTokenClaims struct {
 // verifyIDToken validates the subject token as the IdP's own ID token for
 // the authenticated client (JAG §4.3.3: its audience MUST match the
 // authenticated client_id). RFC 8693 §2.2.2 makes a bad subject_token
-// invalid_request; clients must treat invalid_grant the same (protocol.md
+// invalid_request; clients must treat invalid_grant the same (docs/protocol.md
 // §5.3 item 4), which a queued fault can simulate.
 func (p *IdP) verifyIDToken(tok, clientID string) (string, *oauthError) {
 	_, payload, err := verifyWith(tok, []jose.SignatureAlgorithm{jose.ES256}, "", p.publicKeys())
@@ -180,7 +180,7 @@ func (p *IdP) verifyIDToken(tok, clientID string) (string, *oauthError) {
 	return cl.Sub, nil
 }
 
-// mintIDJAG signs an ID-JAG (JAG §3.1, protocol.md §3): typ
+// mintIDJAG signs an ID-JAG (JAG §3.1, docs/protocol.md §3): typ
 // oauth-id-jag+jwt, aud exactly as requested, client_id mapped to the
 // client's registration at the AS.
 func (p *IdP) mintIDJAG(sub, aud, resource string, scopes []string, lifetime time.Duration, jkt string, tw IdPTweaks) (string, error) {

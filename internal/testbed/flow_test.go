@@ -23,7 +23,7 @@ func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return b.base.RoundTrip(r)
 }
 
-// TestHappyPath walks protocol.md §2 by hand: 401, PRM, AS metadata, token
+// TestHappyPath walks docs/protocol.md §2 by hand: 401, PRM, AS metadata, token
 // exchange, jwt-bearer, MCP tool calls through the go-sdk client.
 func TestHappyPath(t *testing.T) {
 	tb := start(t, Options{})

@@ -112,7 +112,7 @@ func mustIDToken(t *testing.T, tb *Testbed, o IDTokenOptions) string {
 	return tok
 }
 
-// exchangeForm is the exact token-exchange request of protocol.md item 1.
+// exchangeForm is the exact token-exchange request of docs/protocol.md §6 item 1.
 func exchangeForm(tb *Testbed, idToken string) url.Values {
 	return url.Values{
 		"grant_type":           {grantTokenExchange},

@@ -26,7 +26,7 @@ type IdP struct {
 }
 
 // IdPTweaks make the IdP misbehave so clients' defences can be tested
-// (protocol.md items 7, 8). The zero value is correct behaviour.
+// (docs/protocol.md §6 items 7, 8). The zero value is correct behaviour.
 type IdPTweaks struct {
 	// IDJAGTyp replaces the ID-JAG typ header; OmitIDJAGTyp drops it.
 	IDJAGTyp     string

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// TestExchangeRejections covers protocol.md items 20-22 and the step 4
+// TestExchangeRejections covers docs/protocol.md §6 items 20-22 and the §2 step 4
 // parameter rules.
 func TestExchangeRejections(t *testing.T) {
 	clock := newFakeClock()
@@ -116,7 +116,7 @@ func TestExchangeOtherRequestShapes(t *testing.T) {
 }
 
 // TestExchangeNarrowsScope checks that granted scopes are reflected in the
-// response and the ID-JAG (protocol.md item 23, RFC 8693 §2.2.1).
+// response and the ID-JAG (docs/protocol.md §6 item 23, RFC 8693 §2.2.1).
 func TestExchangeNarrowsScope(t *testing.T) {
 	tb := start(t, Options{GrantableScopes: []string{"tools.read"}})
 	f := exchangeForm(tb, mustIDToken(t, tb, IDTokenOptions{}))

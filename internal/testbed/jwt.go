@@ -104,7 +104,7 @@ func sign(key jose.JSONWebKey, typ string, claims any) (string, error) {
 }
 
 // verifyWith parses a compact JWS restricted to algs, checks its typ (when
-// wantTyp is non-empty: exact string compare, as protocol.md §3.1 says
+// wantTyp is non-empty: exact string compare, as docs/protocol.md §3.1 says
 // implementations do), finds the key by kid (or tries all keys when the
 // header has none) and returns the header and the verified payload.
 func verifyWith(token string, algs []jose.SignatureAlgorithm, wantTyp string, keys jose.JSONWebKeySet) (jose.Header, []byte, error) {

@@ -57,8 +57,8 @@ func (a *AS) serveToken(w http.ResponseWriter, r *http.Request) {
 	writeOAuthError(w, e)
 }
 
-// jwtBearer implements RFC 7523 §2.1 with the ID-JAG rules of protocol.md
-// §3.3 (items 24-33). jkt is the thumbprint of the request's DPoP proof
+// jwtBearer implements RFC 7523 §2.1 with the ID-JAG rules of docs/protocol.md
+// §3.3 and §6 items 24-33. jkt is the thumbprint of the request's DPoP proof
 // key, "" without one.
 func (a *AS) jwtBearer(ctx context.Context, c Client, form map[string]string, jkt string) (map[string]any, *oauthError) {
 	assertion := form["assertion"] // repeated assertions failed in tokenForm
@@ -126,7 +126,7 @@ func (a *AS) jwtBearer(ctx context.Context, c Client, form map[string]string, jk
 	return resp, nil
 }
 
-// validateIDJAG applies protocol.md §3.3 steps 2-9 and 11.
+// validateIDJAG applies docs/protocol.md §3.3 items 2-9 and 11.
 func (a *AS) validateIDJAG(ctx context.Context, c Client, assertion string) (*idjagClaims, *oauthError) {
 	if strings.Count(assertion, ".") == 4 {
 		return nil, invalidGrant("encrypted assertions are not supported")
@@ -205,7 +205,7 @@ func (a *AS) checkIDJAGClaims(c Client, cl *idjagClaims) *oauthError {
 	}
 	// Step 9: every resource value must be our MCP server. An absent claim
 	// is accepted because this AS governs exactly one resource; the access
-	// token is then pinned to it (protocol.md §5.3 item 2).
+	// token is then pinned to it (docs/protocol.md §5.3 item 2).
 	if cl.Resource != nil {
 		if len(cl.Resource.vals) == 0 {
 			return invalidGrant("assertion resource is empty")

@@ -23,7 +23,7 @@ type MCPServer struct {
 	tweaks MCPTweaks
 }
 
-// MCPTweaks make the MCP server's metadata misbehave (protocol.md item 3).
+// MCPTweaks make the MCP server's metadata misbehave (docs/protocol.md §6 item 3).
 // The zero value is correct behaviour.
 type MCPTweaks struct {
 	// PRMResource replaces resource in the protected-resource metadata.

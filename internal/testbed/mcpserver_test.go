@@ -20,7 +20,7 @@ func mcpPost(t *testing.T, tb *Testbed, target, token string) response {
 	return do(t, tb, req)
 }
 
-// TestMCPServerRejections covers protocol.md items 37 and 38 and the RFC
+// TestMCPServerRejections covers docs/protocol.md §6 items 37 and 38 and the RFC
 // 6750 / RFC 9728 §5.1 challenges.
 func TestMCPServerRejections(t *testing.T) {
 	clock := newFakeClock()

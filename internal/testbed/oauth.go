@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Fixed protocol strings (protocol.md §1).
+// Fixed protocol strings (docs/protocol.md §1).
 const (
 	grantTokenExchange  = "urn:ietf:params:oauth:grant-type:token-exchange"
 	grantJWTBearer      = "urn:ietf:params:oauth:grant-type:jwt-bearer"

@@ -77,7 +77,7 @@ type Options struct {
 	// Auth: client_secret_basic}.
 	IdPClient Client
 	// ASClient is the same client's registration at the AS; the IdP maps
-	// IdPClient.ID to ASClient.ID in the ID-JAG client_id claim (protocol.md
+	// IdPClient.ID to ASClient.ID in the ID-JAG client_id claim (docs/protocol.md §6
 	// item 16). Default {ID: "mcp-client", Secret: "mcp-secret",
 	// Auth: client_secret_basic}.
 	ASClient Client
@@ -112,7 +112,7 @@ type Options struct {
 	// ASIssuerPath gives the AS issuer a path component, e.g. "/tenant1".
 	ASIssuerPath string
 	// ASIssuerTrailingSlash appends "/" to the AS issuer, as some hosted
-	// IdPs do (protocol.md §5.3 item 6).
+	// IdPs do (docs/protocol.md §5.3 item 6).
 	ASIssuerTrailingSlash bool
 	// ASMetadata selects RFC 8414 (default) or OIDC-only discovery at the AS.
 	ASMetadata MetadataStyle

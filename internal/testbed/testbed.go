@@ -78,7 +78,7 @@ func Start(opts Options) (*Testbed, error) {
 
 func (o Options) validate() error {
 	if o.IdPClient.ID == o.ASClient.ID {
-		// protocol.md item 16: the two registrations must be told apart.
+		// docs/protocol.md §6 item 16: the two registrations must be told apart.
 		return fmt.Errorf("testbed: IdP and AS client ids must differ, both are %q", o.IdPClient.ID)
 	}
 	if o.ASIssuerPath != "" && (!strings.HasPrefix(o.ASIssuerPath, "/") || strings.HasSuffix(o.ASIssuerPath, "/")) {
@@ -117,7 +117,7 @@ func (tb *Testbed) Options() Options { return tb.opts }
 func (tb *Testbed) Now() time.Time { return tb.opts.Now() }
 
 // HTTPClient returns a client that does not follow redirects (token
-// endpoints must not be redirected, architecture.md "Hostile peers") and
+// endpoints must not be redirected, docs/architecture.md §6, "Hostile upstreams") and
 // whose idle connections [Testbed.Close] closes, for tests that talk to the
 // servers by hand. The timeout only guards against a hung test.
 func (tb *Testbed) HTTPClient() *http.Client {

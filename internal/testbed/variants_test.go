@@ -16,7 +16,7 @@ import (
 )
 
 // TestDiscoveryVariants: each variant serves its documents exactly where
-// protocol.md step 3 says a client looks, and the whole flow still works.
+// docs/protocol.md §2 step 3 says a client looks, and the whole flow still works.
 func TestDiscoveryVariants(t *testing.T) {
 	tests := []struct {
 		name       string

@@ -19,7 +19,7 @@ import (
 // [client.Transport] (one forced refresh, one retry); a 403
 // insufficient_scope here: ask for the union of the scopes held and the
 // scopes challenged, retry once, and keep asking for that union from then
-// on (protocol.md §2 step 7.4, §4.3). It is safe for concurrent use.
+// on (docs/protocol.md §2 step 7.4, §4.3). It is safe for concurrent use.
 type authTransport struct {
 	base     http.RoundTripper
 	src      *recordingSource

@@ -11,10 +11,10 @@
 //   - the client's initialize (and, under protocol 2026-07-28, the
 //     per-request client capabilities in _meta) gains the extension
 //     capability io.modelcontextprotocol/enterprise-managed-authorization
-//     (protocol.md step 0);
+//     (docs/protocol.md §2 step 0);
 //   - HTTP 401 and 403 insufficient_scope are answered here, by a forced
 //     token refresh or a step-up to the union of scopes, each with one
-//     retry (protocol.md §4.3), so token rotation is invisible to the
+//     retry (docs/protocol.md §4.3), so token rotation is invisible to the
 //     client.
 //
 // # Caveats

@@ -19,7 +19,7 @@ const (
 	// handshake's session and the standalone SSE stream (SEP-2575).
 	protocolStateless = "2026-07-28"
 	// EMAExtension is the extension capability the bridge announces for the
-	// client (protocol.md step 0).
+	// client (docs/protocol.md §2 step 0).
 	EMAExtension = "io.modelcontextprotocol/enterprise-managed-authorization"
 )
 
