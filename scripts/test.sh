@@ -61,6 +61,7 @@ trap summary EXIT
 # that is missing gets its package installed. Without root nothing is
 # installed and the tests that need it skip (or fail under CI=true).
 needs=(
+	"gcc gcc" "/usr/include/stdio.h libc6-dev" # go test -race needs cgo
 	"systemd-socket-activate systemd" "systemd-analyze systemd" "systemctl systemd" "/lib/systemd/systemd systemd"
 	"dbus-daemon dbus" "dbus-run-session dbus" "dbus-send dbus-bin" "unshare util-linux"
 	"chromium chromium" "gnome-keyring-daemon gnome-keyring"
