@@ -7,8 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
+
+	"github.com/xaad-dev/xaad/internal/origin"
 )
 
 // TokenProvider returns access tokens. [*Client] implements it; tests and
@@ -110,30 +111,16 @@ func (t *Transport) token(ctx context.Context, force bool) (*Token, error) {
 }
 
 // SameOrigin reports whether u has the scheme, host and port of the URL
-// resource (RFC 6454 origin, default ports made explicit). A resource that
-// does not parse matches nothing. Transport sends tokens only to requests
+// resource (RFC 6454 origin, default ports made explicit), hosts compared
+// in the form a dialer resolves (IDNA, then ASCII case only). A resource
+// that does not parse, or a host IDNA refuses, matches nothing. Transport sends tokens only to requests
 // for which it holds; the stdio bridge follows only such redirects.
 func SameOrigin(u *url.URL, resource string) bool {
 	r, err := url.Parse(resource)
-	if err != nil || u == nil || r.Host == "" {
+	if err != nil {
 		return false
 	}
-	return strings.EqualFold(u.Scheme, r.Scheme) &&
-		strings.EqualFold(u.Hostname(), r.Hostname()) &&
-		effectivePort(u) == effectivePort(r)
-}
-
-func effectivePort(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "http":
-		return "80"
-	case "https":
-		return "443"
-	}
-	return ""
+	return origin.Same(u, r)
 }
 
 // authorized returns a copy of req with body and the token's Authorization

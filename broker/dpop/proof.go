@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/xaad-dev/xaad/internal/origin"
 )
 
 // Clock tells the wall time proofs are stamped with. An internal/clock
@@ -138,7 +140,13 @@ func parseOrigin(target string) (string, *url.URL, error) {
 	if u.User != nil {
 		return "", nil, errors.New("dpop: target URI carries userinfo, which never belongs in a request target (RFC 9110 §4.2.4)")
 	}
-	host := strings.ToLower(u.Hostname())
+	// The host as the dialer resolves it (IDNA, ASCII case only): the
+	// request goes there and its Host header carries that form, which is
+	// what the server compares htu with.
+	host, ok := origin.Host(u.Hostname())
+	if !ok {
+		return "", nil, fmt.Errorf("dpop: target URI %q: the host is not a valid (internationalised) host name", redactQuery(u))
+	}
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
