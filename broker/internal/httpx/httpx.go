@@ -12,6 +12,9 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/xaad-dev/xaad/internal/origin"
 )
 
 // MaxBody caps every response body the broker reads. Metadata documents and
@@ -23,25 +26,37 @@ const MaxBody = 1 << 20
 var ErrTooLarge = errors.New("response body exceeds 1 MiB")
 
 // CheckURL parses raw and reports an error unless it is an absolute https
-// URL, or an http URL whose host is a loopback address (tests and the demo).
-// Userinfo and fragments are refused: neither belongs in an OAuth endpoint
-// or resource identifier (RFC 8707 §2, RFC 9728 §1.2).
+// URL, or an http URL whose host is the loopback interface itself (tests
+// and the demo; see [IsLoopbackHost]). Userinfo and fragments are refused:
+// neither belongs in an OAuth endpoint or resource identifier (RFC 8707 §2,
+// RFC 9728 §1.2). So are URLs that are not valid UTF-8 and hosts that IDNA
+// refuses (RFC 5891 §5): neither can be dialed as written.
 func CheckURL(raw string) (*url.URL, error) {
 	if raw == "" {
 		return nil, errors.New("empty URL")
 	}
+	if !utf8.ValidString(raw) {
+		return nil, fmt.Errorf("URL %q is not valid UTF-8", Clip(raw))
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("malformed URL %q: %v", raw, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which is quoted clipped
+		}
+		return nil, fmt.Errorf("malformed URL %q: %s", Clip(raw), Clip(err.Error()))
 	}
 	if !u.IsAbs() || u.Host == "" {
-		return nil, fmt.Errorf("URL %q is not absolute", raw)
+		return nil, fmt.Errorf("URL %q is not absolute", Clip(raw))
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("URL %q carries user information", raw)
+		return nil, fmt.Errorf("URL %q carries user information", Clip(redactUser(u)))
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return nil, fmt.Errorf("URL %q has a fragment", raw)
+		return nil, fmt.Errorf("URL %q has a fragment", Clip(raw))
+	}
+	if _, ok := origin.Of(u); !ok {
+		return nil, fmt.Errorf("URL %q: the host or port cannot be dialed (not a valid host name, or not a port number)", Clip(raw))
 	}
 	switch u.Scheme {
 	case "https":
@@ -50,21 +65,52 @@ func CheckURL(raw string) (*url.URL, error) {
 		if IsLoopbackHost(u.Hostname()) {
 			return u, nil
 		}
-		return nil, fmt.Errorf("URL %q uses http; only https is allowed (http only for loopback addresses)", raw)
+		return nil, fmt.Errorf("URL %q uses http; only https is allowed (http only for loopback addresses)", Clip(raw))
 	default:
-		return nil, fmt.Errorf("URL %q has scheme %q; only https is allowed", raw, u.Scheme)
+		return nil, fmt.Errorf("URL %q has scheme %q; only https is allowed", Clip(raw), Clip(u.Scheme))
 	}
 }
 
-// IsLoopbackHost reports whether host (without port) names the loopback
-// interface. "localhost" counts because RFC 6761 §6.3 reserves it.
+// redactUser drops the password of u for an error message.
+func redactUser(u *url.URL) string {
+	c := *u
+	c.User = url.User(u.User.Username())
+	return c.String()
+}
+
+// IsLoopbackHost reports whether host (without port) is the loopback
+// interface itself: "localhost" in any ASCII case (RFC 6761 §6.3 reserves
+// it) or a loopback IP literal. A trailing dot makes a fully qualified DNS
+// name that the resolver sends to DNS ("localhost.", even "127.0.0.1."),
+// and only ASCII case counts, so neither earns the http exception.
 func IsLoopbackHost(host string) bool {
-	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
-	if strings.EqualFold(host, "localhost") {
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if len(host) == len("localhost") && asciiEqualFold(host, "localhost") {
 		return true
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// asciiEqualFold is strings.EqualFold for ASCII only: Unicode folding
+// would make "localhoſt" (long s) equal to "localhost".
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // ReadBody reads at most MaxBody bytes of r and fails with ErrTooLarge if
@@ -96,21 +142,4 @@ func IsTransient(err error) bool {
 	}
 	var oe *net.OpError
 	return errors.As(err, &oe) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
-}
-
-// Clip shortens an upstream-provided string for use in error messages and
-// drops control characters, so a hostile server cannot flood logs or forge
-// log lines through error_description.
-func Clip(s string) string {
-	const max = 200
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) > max {
-		s = s[:max] + "..."
-	}
-	return s
 }
