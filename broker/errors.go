@@ -40,7 +40,20 @@ type Error struct {
 	Permanent bool
 }
 
+// MaxErrorText bounds the text of an [Error], and so what a server's
+// status keeps and shows of its last failure: upstream servers supply much
+// of that text (endpoint URLs from metadata, error descriptions), and each
+// server's error travels in every Status reply.
+const MaxErrorText = 1024
+
+// Error returns the message: at most [MaxErrorText] bytes (longer text is
+// cut on a rune boundary and ends with a marker), valid UTF-8, and without
+// control characters, whatever upstream text went into it.
 func (e *Error) Error() string {
+	return httpx.ClipTo(e.text(), MaxErrorText)
+}
+
+func (e *Error) text() string {
 	if e.Err == nil {
 		return e.Msg
 	}

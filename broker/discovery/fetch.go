@@ -1,14 +1,13 @@
 package discovery
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/xaad-dev/xaad/broker/internal/httpx"
+	"github.com/xaad-dev/xaad/broker/internal/strictjson"
 )
 
 // StatusError is a metadata URL that answered with a non-200 status.
@@ -48,8 +47,9 @@ func (c *Client) httpClient() *http.Client {
 	return &hc
 }
 
-// getJSON fetches a metadata document into v. Types in v are strict: a
-// field of the wrong JSON type fails the whole document.
+// getJSON fetches a metadata document into v. Parsing is strict: one JSON
+// object, member names exact and not repeated (strictjson), and a field of
+// the wrong JSON type fails the whole document.
 func (c *Client) getJSON(ctx context.Context, url string, v any) error {
 	if _, err := httpx.CheckURL(url); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -76,7 +76,7 @@ func (c *Client) getJSON(ctx context.Context, url string, v any) error {
 	if !httpx.IsJSON(resp.Header) {
 		return fmt.Errorf("%w: GET %s: content type %q is not JSON", ErrInvalid, url, httpx.Clip(resp.Header.Get("Content-Type")))
 	}
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(v); err != nil {
+	if err := strictjson.Decode(body, v); err != nil {
 		return fmt.Errorf("%w: GET %s: %v", ErrInvalid, url, err)
 	}
 	return nil

@@ -1,11 +1,12 @@
 package dpop
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
+
+	"github.com/xaad-dev/xaad/broker/internal/strictjson"
 )
 
 // ErrorUseNonce is the error code with which a server asks for a proof
@@ -29,7 +30,7 @@ func TokenNonceChallenge(status int, h http.Header, body []byte) (string, bool) 
 	var e struct {
 		Error string `json:"error"`
 	}
-	if json.Unmarshal(body, &e) != nil || e.Error != ErrorUseNonce {
+	if strictjson.Decode(body, &e) != nil || e.Error != ErrorUseNonce {
 		return "", false
 	}
 	return ParseNonce(h)

@@ -1,7 +1,6 @@
 package grant
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xaad-dev/xaad/broker/internal/httpx"
+	"github.com/xaad-dev/xaad/broker/internal/strictjson"
 )
 
 // DeviceAuth is an RFC 8628 §3.2 device authorization response.
@@ -49,9 +49,7 @@ func DeviceAuthorization(ctx context.Context, ep *Endpoint, scopes []string) (*D
 		return nil, err
 	}
 	var dr deviceResponse
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&dr); err != nil {
+	if err := strictjson.Decode(raw, &dr); err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", name, ErrMalformed, err)
 	}
 	if dr.DeviceCode == "" || dr.UserCode == "" || dr.VerificationURI == "" {

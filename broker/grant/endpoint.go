@@ -1,7 +1,6 @@
 package grant
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xaad-dev/xaad/broker/internal/httpx"
+	"github.com/xaad-dev/xaad/broker/internal/strictjson"
 )
 
 // Endpoint is one token endpoint and the client's credentials there.
@@ -60,12 +60,39 @@ func (e *Endpoint) post(ctx context.Context, what string, form url.Values) (*tok
 		return nil, time.Time{}, err
 	}
 	var tr tokenResponse
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&tr); err != nil {
+	if err := strictjson.Decode(raw, &tr); err != nil {
+		return nil, time.Time{}, fmt.Errorf("%s: %w: %v", name, ErrMalformed, err)
+	}
+	if err := tr.check(); err != nil {
 		return nil, time.Time{}, fmt.Errorf("%s: %w: %v", name, ErrMalformed, err)
 	}
 	return &tr, received, nil
+}
+
+// check applies the syntax of RFC 6749 Appendix A to the members that are
+// used as they are: tokens are 1*VSCHAR (%x20-7E; A.12, A.17) because they
+// go into headers and forms, scope is a list of scope-tokens (§3.3). The
+// values are never quoted: they are secrets.
+func (tr *tokenResponse) check() error {
+	for _, m := range []struct{ name, v string }{{"access_token", tr.AccessToken}, {"refresh_token", tr.RefreshToken}} {
+		if !vschars(m.v) {
+			return fmt.Errorf("%s has characters outside printable ASCII (RFC 6749 Appendix A)", m.name)
+		}
+	}
+	if _, ok := httpx.SplitScope(tr.Scope); !ok {
+		return fmt.Errorf("scope %q is not a space-separated list of scope-tokens (RFC 6749 §3.3)", httpx.Clip(tr.Scope))
+	}
+	return nil
+}
+
+// vschars reports whether s is empty or only VSCHAR (RFC 6749 Appendix A).
+func vschars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // postForm sends one authenticated form POST and returns the body of its
@@ -133,8 +160,8 @@ func (e *Endpoint) formRequest(ctx context.Context, form url.Values) (*http.Requ
 // errorWithout reports a JSON object with a non-empty "error" string and
 // no non-empty success member.
 func errorWithout(raw []byte, success string) bool {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
+	m, err := strictjson.Members(raw)
+	if err != nil {
 		return false
 	}
 	var code string
@@ -148,14 +175,17 @@ func errorWithout(raw []byte, success string) bool {
 func decodeError(name string, status int, raw []byte) error {
 	oe := &OAuthError{Endpoint: name, Status: status}
 	var er errorResponse
-	if err := json.Unmarshal(raw, &er); err == nil {
+	if err := strictjson.Decode(raw, &er); err == nil {
 		oe.Code = httpx.Clip(er.Error)
 		oe.Description = httpx.Clip(er.Description)
 		oe.URI = httpx.Clip(er.URI)
 		oe.ACRValues = httpx.Clip(er.ACRValues)
 		switch v := er.MaxAge.(type) {
 		case float64:
-			oe.MaxAge = fmt.Sprintf("%d", int64(v))
+			// RFC 9470 §3: a number of seconds; anything else is dropped.
+			if v >= 0 && v <= math.MaxInt32 && v == math.Trunc(v) {
+				oe.MaxAge = fmt.Sprintf("%d", int64(v))
+			}
 		case string:
 			oe.MaxAge = httpx.Clip(v)
 		}
@@ -200,8 +230,10 @@ func expiresIn(n *json.Number) (time.Duration, bool, error) {
 	return time.Duration(math.Ceil(f)) * time.Second, true, nil
 }
 
+// splitScope splits a scope member that check has already validated.
 func splitScope(s string) []string {
-	return strings.Fields(s)
+	f, _ := httpx.SplitScope(s)
+	return f
 }
 
 type noopCloser struct{ *strings.Reader }

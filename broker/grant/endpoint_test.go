@@ -24,8 +24,9 @@ type call struct {
 }
 
 var calls = []call{
-	// An encrypted ID-JAG (five parts) is passed through unread.
-	{"token exchange", `{"access_token":"h.k.iv.ct.tag","issued_token_type":"urn:ietf:params:oauth:token-type:id-jag","token_type":"N_A"}`,
+	// An encrypted ID-JAG (a JWE: five parts, a protected header with alg and
+	// enc) is passed through unread.
+	{"token exchange", `{"access_token":"eyJhbGciOiJSU0EtT0FFUC0yNTYiLCJlbmMiOiJBMjU2R0NNIiwiY3R5IjoiSldUIn0.a2V5.aXY.Y3Q.dGFn","issued_token_type":"urn:ietf:params:oauth:token-type:id-jag","token_type":"N_A"}`,
 		func(ctx context.Context, ep *grant.Endpoint) error {
 			_, err := grant.Exchange(ctx, ep, grant.ExchangeRequest{SubjectToken: "id", Audience: "https://as.example"})
 			return err

@@ -18,6 +18,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/xaad-dev/xaad/broker/internal/strictjson"
 )
 
 // Claims are what the broker keeps of an ID token besides the token itself.
@@ -223,7 +225,8 @@ func Parse(raw string) (*Claims, error) {
 		AuthTime *float64 `json:"auth_time"`
 		ACR      any      `json:"acr"`
 	}
-	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &c); err != nil {
+	// RFC 7519 §4: claim names are unique; and they are case-sensitive.
+	if err := strictjson.Decode(jws.UnsafePayloadWithoutVerification(), &c); err != nil {
 		return nil, fmt.Errorf("%w: claims do not parse: %v", ErrInvalid, err)
 	}
 	if c.Iss == "" || c.Sub == "" || c.Exp == nil || len(c.Aud) == 0 {
