@@ -7,9 +7,12 @@
 //
 // Documents that fail validation are discarded whole, never half-used.
 //
-// The MCP go-sdk's oauthex package was evaluated for this job. Its
-// WWW-Authenticate parser is used. Its metadata fetchers are not: they
-// refuse private addresses (enterprise MCP servers live on intranets),
-// require PKCE support from every AS (a jwt-bearer-only AS has none), and
-// compare issuers after normalisation rather than byte for byte.
+// The MCP go-sdk's oauthex package was evaluated for this job and is not
+// used. Its WWW-Authenticate parser is lenient (a repeated parameter wins
+// silently, an escaped backslash before a closing quote hides the comma
+// after it), so broker/internal/wwwauth follows RFC 9110's grammar
+// instead. Its metadata fetchers refuse private addresses (enterprise MCP
+// servers live on intranets), require PKCE support from every AS (a
+// jwt-bearer-only AS has none), and compare issuers after normalisation
+// rather than byte for byte.
 package discovery

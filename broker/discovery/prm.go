@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"github.com/xaad-dev/xaad/broker/internal/httpx"
 )
@@ -35,8 +32,9 @@ type prmDoc struct {
 }
 
 // ProtectedResource discovers and validates the PRM of the MCP server at
-// serverURL: first the resource_metadata of a 401 challenge, then the
-// path-based and the root well-known URLs (MCP authorization, RFC 9728 §3).
+// serverURL: first the resource_metadata of a 401 challenge (see
+// [Client.challenge]), then the path-based and the root well-known URLs
+// (MCP authorization, RFC 9728 §3).
 func (c *Client) ProtectedResource(ctx context.Context, serverURL string) (*Resource, error) {
 	u, err := httpx.CheckURL(serverURL)
 	if err != nil {
@@ -99,6 +97,11 @@ func validatePRM(doc prmDoc, serverURL, metadataURL string) (*Resource, error) {
 			return nil, fmt.Errorf("%w: protected resource metadata at %s: authorization server: %v", ErrInvalid, metadataURL, err)
 		}
 	}
+	// RFC 9728 §2: scopes_supported holds RFC 6749 scope values; these are
+	// requested as they are, so a malformed one fails the document.
+	if !httpx.ValidScopes(doc.ScopesSupported) {
+		return nil, fmt.Errorf("%w: protected resource metadata at %s: scopes_supported has a value that is not an RFC 6749 §3.3 scope-token", ErrInvalid, metadataURL)
+	}
 	return &Resource{
 		ServerURL:            serverURL,
 		Resource:             doc.Resource,
@@ -106,47 +109,6 @@ func validatePRM(doc prmDoc, serverURL, metadataURL string) (*Resource, error) {
 		ScopesSupported:      doc.ScopesSupported,
 		MetadataURL:          metadataURL,
 	}, nil
-}
-
-// challenge calls the MCP server without a token and reads the RFC 9728 §5.1
-// hints of its 401 answer. A server that answers otherwise simply yields no
-// hints; only an outage is reported.
-func (c *Client) challenge(ctx context.Context, serverURL string) (metadataURL string, scopes []string, err error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout())
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, serverURL, nil)
-	if err != nil {
-		return "", nil, err
-	}
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	hc := c.httpClient()
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", nil, fmt.Errorf("GET %s: %w", serverURL, unwrapURLError(err))
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		return "", nil, nil
-	}
-	chs, err := oauthex.ParseWWWAuthenticate(resp.Header.Values("WWW-Authenticate"))
-	if err != nil {
-		return "", nil, nil
-	}
-	for _, ch := range chs {
-		if ch.Scheme != "bearer" {
-			continue
-		}
-		if rm := ch.Params["resource_metadata"]; rm != "" {
-			if _, err := httpx.CheckURL(rm); err == nil {
-				metadataURL = rm
-			}
-		}
-		if s := ch.Params["scope"]; s != "" {
-			scopes = strings.Fields(s)
-		}
-	}
-	return metadataURL, scopes, nil
 }
 
 // wellKnownPRM lists the RFC 9728 §3.1 URLs for u: path-based first, then

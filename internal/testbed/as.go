@@ -143,6 +143,10 @@ func (a *AS) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		"token_endpoint_auth_methods_supported": allAuthMethods,
 		"token_endpoint_auth_signing_alg_values_supported": []string{"ES256", "RS256"},
 		"scopes_supported": a.tb.opts.Scopes,
+		// REQUIRED by RFC 8414 §2. This AS has no authorization endpoint
+		// (it only takes the jwt-bearer grant), so it supports no
+		// response_type at all.
+		"response_types_supported": []string{},
 	}
 	a.tb.dpopMetadata(md)
 	if tw.MetadataIssuer != "" {

@@ -83,7 +83,7 @@ func (m *MCPServer) handler() http.Handler {
 	}, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})
 
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", m.tb.endpoint(EndpointMCP, m.requireToken(sdkAuth(sdk))))
+	mux.Handle("/mcp", m.tb.endpoint(EndpointMCP, m.methodGate(m.requireToken(sdkAuth(sdk)))))
 	prm := m.tb.endpoint(EndpointPRM, http.HandlerFunc(m.servePRM))
 	if m.tb.opts.PRM != PRMRoot {
 		mux.Handle(prmRoot+"/mcp", prm)

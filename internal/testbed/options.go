@@ -122,6 +122,10 @@ type Options struct {
 	// ChallengeWithoutResourceMetadata drops resource_metadata from the
 	// MCP server's 401 challenge, forcing clients to probe well-known URLs.
 	ChallengeWithoutResourceMetadata bool
+	// MCPRefusesGET makes the MCP endpoint answer GET and DELETE with 405
+	// before any token check, as a server of MCP 2026-07-28 does; see
+	// mcp_methods.go.
+	MCPRefusesGET bool
 
 	// ExtraAudiences registers more AS issuers at the IdP with the resources
 	// each governs, so tests can send a resource that belongs to another
