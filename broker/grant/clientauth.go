@@ -6,14 +6,11 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -152,45 +149,4 @@ func signingAlg(k crypto.Signer) (jose.SignatureAlgorithm, error) {
 	default:
 		return "", fmt.Errorf("private_key_jwt: unsupported key type %T (want EC P-256 or RSA)", pub)
 	}
-}
-
-// LoadPrivateKey reads a PEM private key (PKCS#8, SEC 1 "EC PRIVATE KEY" or
-// PKCS#1 "RSA PRIVATE KEY") for private_key_jwt.
-func LoadPrivateKey(path string) (crypto.Signer, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return ParsePrivateKey(b)
-}
-
-// ParsePrivateKey parses the first PEM block of b as a private key.
-func ParsePrivateKey(b []byte) (crypto.Signer, error) {
-	block, _ := pem.Decode(b)
-	if block == nil {
-		return nil, errors.New("no PEM block found")
-	}
-	var key any
-	var err error
-	switch block.Type {
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	default:
-		return nil, fmt.Errorf("unsupported PEM block %q", block.Type)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", block.Type, err)
-	}
-	s, ok := key.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("unsupported key type %T", key)
-	}
-	if _, err := signingAlg(s); err != nil {
-		return nil, err
-	}
-	return s, nil
 }

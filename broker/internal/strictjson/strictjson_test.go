@@ -9,7 +9,6 @@ type doc struct {
 	Resource string   `json:"resource"`
 	Servers  []string `json:"authorization_servers"`
 	Skipped  string   `json:"-"`
-	unexp    string
 }
 
 func TestDecodeRefusesWhatEncodingJSONAccepts(t *testing.T) {
@@ -36,11 +35,11 @@ func TestDecodeRefusesWhatEncodingJSONAccepts(t *testing.T) {
 
 func TestDecodeAcceptsExactDocuments(t *testing.T) {
 	var d doc
-	in := " \n{\"resource\":\"https://mcp.example/mcp\",\"authorization_servers\":[\"https://as\"],\"Unknown\":{\"RESOURCE\":1},\"x\":[1,2]}\r\n "
+	in := " \n{\"resource\":\"https://mcp.example/mcp\",\"authorization_servers\":[\"https://as\"],\"Unknown\":{\"RESOURCE\":1},\"x\":[1,2],\"Skipped\":\"no\"}\r\n "
 	if err := Decode([]byte(in), &d); err != nil {
 		t.Fatal(err)
 	}
-	if d.Resource != "https://mcp.example/mcp" || len(d.Servers) != 1 {
+	if d.Resource != "https://mcp.example/mcp" || len(d.Servers) != 1 || d.Skipped != "" {
 		t.Errorf("decoded %+v", d)
 	}
 	if err := Decode([]byte(`{"resource":5}`), &d); err == nil || !strings.Contains(err.Error(), "cannot unmarshal") {
