@@ -2,11 +2,9 @@ package dpop
 
 import (
 	"net/http"
-	"strings"
-
-	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"github.com/xaad-dev/xaad/broker/internal/strictjson"
+	"github.com/xaad-dev/xaad/broker/internal/wwwauth"
 )
 
 // ErrorUseNonce is the error code with which a server asks for a proof
@@ -49,19 +47,16 @@ func ResourceNonceChallenge(status int, h http.Header) (string, bool) {
 }
 
 // hasDPoPError reports whether any WWW-Authenticate challenge is a DPoP
-// challenge with the given error. Each header line is parsed on its own, so
-// one malformed challenge does not hide a valid one in another line.
+// challenge with the given error. The header is parsed by RFC 9110's
+// grammar (broker/internal/wwwauth), each line on its own, so one malformed
+// challenge does not hide a valid one in another line, and a challenge
+// that repeats a parameter counts for nothing.
 func hasDPoPError(h http.Header, code string) bool {
-	for _, line := range h.Values("WWW-Authenticate") {
-		chs, err := oauthex.ParseWWWAuthenticate([]string{line})
-		if err != nil {
-			continue
-		}
-		for _, ch := range chs {
-			// RFC 9110 §11.1: auth schemes are case-insensitive.
-			if strings.EqualFold(ch.Scheme, "DPoP") && ch.Params["error"] == code {
-				return true
-			}
+	for _, ch := range wwwauth.Parse(h.Values("WWW-Authenticate")) {
+		// wwwauth lowercases schemes: RFC 9110 §11.1 makes them
+		// case-insensitive.
+		if ch.Scheme == "dpop" && ch.Params["error"] == code {
+			return true
 		}
 	}
 	return false
