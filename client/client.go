@@ -8,8 +8,10 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -18,11 +20,34 @@ import (
 
 // Client is a connection to the xaad daemon. It is safe for concurrent use;
 // one Client per process is enough. The zero value is not usable: call
-// [Dial].
+// [Dial] or [New].
+//
+// A Client outlives the daemon: when the daemon restarts, the next call
+// reconnects. A call made while the daemon is away waits for it until the
+// call's context has a deadline and that deadline passes, or, without a
+// deadline, for [ReadyWait]; then it fails with an [*UnreachableError].
 type Client struct {
-	socket string
-	conn   *grpc.ClientConn
-	rpc    xaadv1.XaadServiceClient
+	socket  string
+	conn    *grpc.ClientConn
+	rpc     xaadv1.XaadServiceClient
+	lastErr *dialError
+}
+
+// ReadyWait is how long a call without a deadline waits for a daemon that
+// is not connected (restarting, or not running) before it fails. It covers
+// a restart, which takes well under a second.
+const ReadyWait = 2 * time.Second
+
+// reconnectBackoff replaces gRPC's default reconnect backoff, which grows to
+// 120 s: a process holding a Client (a running `xaactl proxy`, an MCP client
+// using Transport) would keep failing that long after the daemon is back.
+// On a Unix socket a failed attempt costs next to nothing, so the delay
+// stays under a second.
+var reconnectBackoff = backoff.Config{
+	BaseDelay:  50 * time.Millisecond,
+	Multiplier: 1.6,
+	Jitter:     0.2,
+	MaxDelay:   time.Second,
 }
 
 // Option changes how [Dial] connects.
@@ -47,6 +72,23 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 // The connection uses no TLS: it never leaves the machine, and Dial checks
 // that the process serving the socket runs as the caller or as root.
 func Dial(ctx context.Context, socketPath string, opts ...Option) (*Client, error) {
+	c, err := New(socketPath, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitReady(ctx, c.conn, false); err != nil {
+		c.conn.Close()
+		return nil, c.unreachable(err)
+	}
+	return c, nil
+}
+
+// New returns a Client for the daemon at socketPath without connecting: the
+// first call connects, and a daemon that is not running yet is waited for
+// as the [Client] documentation says. Programs that must start whether or
+// not the daemon runs (`xaactl proxy`) use New; others use [Dial], which
+// reports a missing daemon at once.
+func New(socketPath string, opts ...Option) (*Client, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -57,46 +99,88 @@ func Dial(ctx context.Context, socketPath string, opts ...Option) (*Client, erro
 	}
 	// The dialer remembers its last error because gRPC reports only
 	// TRANSIENT_FAILURE, and the cause is what tells the user what to fix.
-	var lastErr dialError
+	c := &Client{socket: abs, lastErr: &dialError{}}
 	dialer := func(ctx context.Context, _ string) (net.Conn, error) {
 		conn, err := dialUnix(ctx, abs)
-		lastErr.set(err)
+		c.lastErr.set(err)
 		return conn, err
 	}
 	dialOpts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithContextDialer(dialer),
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: reconnectBackoff, MinConnectTimeout: ReadyWait}),
+		grpc.WithChainUnaryInterceptor(c.unaryReady),
+		grpc.WithChainStreamInterceptor(c.streamReady),
 	}, o.dialOpts...)
 	// "unix://" + an absolute path is gRPC's unix:///path form.
 	conn, err := grpc.NewClient("unix://"+abs, dialOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("grpc client for %s: %w", abs, err)
 	}
-	if err := waitReady(ctx, conn); err != nil {
-		conn.Close()
-		if cause := lastErr.get(); cause != nil {
-			err = cause
-		}
-		return nil, &UnreachableError{Socket: abs, Err: err}
-	}
-	return &Client{socket: abs, conn: conn, rpc: xaadv1.NewXaadServiceClient(conn)}, nil
+	c.conn, c.rpc = conn, xaadv1.NewXaadServiceClient(conn)
+	return c, nil
 }
 
-// waitReady starts connecting and waits for the first outcome.
-func waitReady(ctx context.Context, conn *grpc.ClientConn) error {
+// waitReady starts connecting and waits for the outcome. With retry it
+// waits through failed attempts until ctx ends; without, the first failure
+// ends the wait.
+func waitReady(ctx context.Context, conn *grpc.ClientConn, retry bool) error {
 	conn.Connect()
 	for {
-		switch s := conn.GetState(); s {
+		s := conn.GetState()
+		switch s {
 		case connectivity.Ready:
 			return nil
-		case connectivity.TransientFailure, connectivity.Shutdown:
-			return errors.New("connection failed")
-		default:
-			if !conn.WaitForStateChange(ctx, s) {
-				return ctx.Err()
+		case connectivity.Shutdown:
+			return errors.New("connection closed")
+		case connectivity.TransientFailure:
+			if !retry {
+				return errors.New("connection failed")
 			}
+		case connectivity.Idle:
+			conn.Connect() // after a failure gRPC waits for demand
+		}
+		if !conn.WaitForStateChange(ctx, s) {
+			return ctx.Err()
 		}
 	}
+}
+
+// ready prepares a call for a connection that may be down. A call with a
+// deadline gets WaitForReady, so gRPC holds it until the daemon is back or
+// the deadline passes; a call without one waits here for at most
+// ReadyWait, then goes ahead (and fails fast if the daemon is still
+// away). Either way a pending reconnect delay is skipped: the caller wants
+// the daemon now.
+func (c *Client) ready(ctx context.Context, opts []grpc.CallOption) []grpc.CallOption {
+	if c.conn.GetState() == connectivity.Ready {
+		return opts
+	}
+	c.conn.ResetConnectBackoff()
+	if _, ok := ctx.Deadline(); ok {
+		return append(opts, grpc.WaitForReady(true))
+	}
+	wctx, cancel := context.WithTimeout(ctx, ReadyWait)
+	defer cancel()
+	waitReady(wctx, c.conn, true)
+	return opts
+}
+
+func (c *Client) unaryReady(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoke grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	return invoke(ctx, method, req, reply, cc, c.ready(ctx, opts)...)
+}
+
+func (c *Client) streamReady(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, stream grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	return stream(ctx, desc, cc, method, c.ready(ctx, opts)...)
+}
+
+// unreachable builds the error for a daemon that could not be reached,
+// naming the dialer's cause when there is one.
+func (c *Client) unreachable(err error) error {
+	if cause := c.lastErr.get(); cause != nil {
+		err = cause
+	}
+	return &UnreachableError{Socket: c.socket, Err: err}
 }
 
 type dialError struct {
@@ -129,7 +213,16 @@ func (c *Client) Raw() xaadv1.XaadServiceClient { return c.rpc }
 
 // FromStatus converts an error from [Client.Raw] calls the way this
 // package's own methods do.
-func (c *Client) FromStatus(err error) error { return fromRPC(err, c.socket) }
+func (c *Client) FromStatus(err error) error {
+	err = fromRPC(err, c.socket)
+	var ue *UnreachableError
+	if errors.As(err, &ue) && c.lastErr.get() != nil {
+		// The dialer's error ("connect: no such file or directory") says
+		// more than gRPC's summary of it.
+		return c.unreachable(ue.Err)
+	}
+	return err
+}
 
 // GetToken returns an access token for req.Resource.
 func (c *Client) GetToken(ctx context.Context, req TokenRequest) (*Token, error) {

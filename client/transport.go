@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"sync"
 	"time"
 
+	"github.com/xaad-dev/xaad/internal/httpreplay"
 	"github.com/xaad-dev/xaad/internal/origin"
 )
 
@@ -26,11 +28,12 @@ type TokenProvider interface {
 // Base untouched, without a token. When the server answers 401 it asks
 // Source once for a fresh token (ForceRefresh) and retries the request once,
 // provided the body can be replayed (http.Request.GetBody, set by
-// http.NewRequest for in-memory bodies) or there is none.
+// http.NewRequest for in-memory bodies) or there is none. With StepUp it
+// also answers a 403 insufficient_scope with a token for more scopes.
 //
 // It asks Source on every request; the daemon serves cached tokens from
 // memory, so there is no cache here. A Transport is safe for concurrent use
-// and must not be changed after first use.
+// and its fields must not be changed after first use.
 type Transport struct {
 	// Base makes the requests; nil means http.DefaultTransport.
 	Base http.RoundTripper
@@ -44,6 +47,20 @@ type Transport struct {
 	// MinValidFor is passed on to the daemon; zero accepts any unexpired
 	// token.
 	MinValidFor time.Duration
+	// StepUp makes a 403 with a Bearer insufficient_scope challenge
+	// (RFC 6750 §3.1) ask Source for a token with the union of the scopes
+	// requested, the scopes the rejected token held and the scopes the
+	// challenge names, and retry the request once with it; from then on
+	// the Transport asks for that union (the MCP authorization
+	// specification's "step-up authorization flow"). When the union adds
+	// nothing, the 403 is returned as is.
+	StepUp bool
+	// OnStepUp, when set, is called with the new scopes before each
+	// step-up, for logging.
+	OnStepUp func(scopes []string)
+
+	mu      sync.Mutex
+	widened []string // the union after a step-up; nil before
 }
 
 // RoundTrip implements [http.RoundTripper]. Errors from Source are returned
@@ -55,36 +72,102 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// again for a redirect's target, and must not hand it the token.
 		return t.base().RoundTrip(req)
 	}
-	tok, err := t.token(req.Context(), false)
+	scopes := t.scopes()
+	resp, tok, err := t.send(req, scopes)
+	if err != nil || !t.StepUp || resp.StatusCode != http.StatusForbidden || !httpreplay.CanReplay(req) {
+		return resp, err
+	}
+	want, ok := t.stepUp(resp.Header.Values("WWW-Authenticate"), scopes, tok)
+	if !ok {
+		return resp, nil
+	}
+	retry, err := httpreplay.Clone(req)
+	if err != nil {
+		return resp, nil // the 403 is the truest answer left
+	}
+	httpreplay.Drain(resp)
+	resp, _, err = t.send(retry, want)
+	return resp, err
+}
+
+// send makes one request with a token for scopes and, on a 401, one retry
+// with a forced refresh. It returns the token the last attempt carried.
+func (t *Transport) send(req *http.Request, scopes []string) (*http.Response, *Token, error) {
+	tok, err := t.token(req.Context(), scopes, false)
 	if err != nil {
 		// A RoundTripper must close the body even on error; once the body
 		// is handed to Base, closing it is Base's job.
 		if req.Body != nil {
 			req.Body.Close()
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	resp, err := t.base().RoundTrip(authorized(req, req.Body, tok))
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable(req) {
-		return resp, err
+	resp, err := t.base().RoundTrip(authorized(req, tok))
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !httpreplay.CanReplay(req) {
+		return resp, tok, err
 	}
-	fresh, err := t.token(req.Context(), true)
+	fresh, err := t.token(req.Context(), scopes, true)
 	if err != nil {
-		drain(resp)
-		return nil, err
+		httpreplay.Drain(resp)
+		return nil, nil, err
 	}
 	if fresh.AccessToken == tok.AccessToken {
 		// The daemon had nothing newer; repeating the request would get the
 		// same 401.
-		return resp, nil
+		return resp, tok, nil
 	}
-	body, err := replayBody(req)
+	retry, err := httpreplay.Clone(req)
 	if err != nil {
-		drain(resp)
-		return nil, fmt.Errorf("replay request body: %w", err)
+		httpreplay.Drain(resp)
+		return nil, nil, fmt.Errorf("replay request body: %w", err)
 	}
-	drain(resp)
-	return t.base().RoundTrip(authorized(req, body, fresh))
+	httpreplay.Drain(resp)
+	resp, err = t.base().RoundTrip(authorized(retry, fresh))
+	return resp, fresh, err
+}
+
+func (t *Transport) scopes() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.widened != nil {
+		return t.widened
+	}
+	return t.Scopes
+}
+
+// stepUp works out the scopes to ask for after a 403 and reports whether
+// they add anything to what was asked for and held. Concurrent step-ups
+// merge: the union only grows.
+func (t *Transport) stepUp(challenges []string, asked []string, tok *Token) ([]string, bool) {
+	challenged, ok := insufficientScope(challenges)
+	if !ok {
+		return nil, false
+	}
+	had := union(asked, tok.Scopes)
+	want := union(had, challenged)
+	if len(want) == len(had) {
+		// The token already holds every scope named: a new one would be
+		// refused the same way.
+		return nil, false
+	}
+	t.mu.Lock()
+	want = union(want, t.widened)
+	t.widened = want
+	t.mu.Unlock()
+	if t.OnStepUp != nil {
+		t.OnStepUp(slices.Clone(want))
+	}
+	return want, true
+}
+
+// union returns the sorted distinct scopes of all lists.
+func union(lists ...[]string) []string {
+	var all []string
+	for _, l := range lists {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	return slices.Compact(all)
 }
 
 func (t *Transport) base() http.RoundTripper {
@@ -94,13 +177,13 @@ func (t *Transport) base() http.RoundTripper {
 	return t.Base
 }
 
-func (t *Transport) token(ctx context.Context, force bool) (*Token, error) {
+func (t *Transport) token(ctx context.Context, scopes []string, force bool) (*Token, error) {
 	if t.Source == nil {
 		return nil, errors.New("client.Transport: no Source")
 	}
 	tok, err := t.Source.GetToken(ctx, TokenRequest{
 		Resource:     t.Resource,
-		Scopes:       t.Scopes,
+		Scopes:       scopes,
 		MinValidFor:  t.MinValidFor,
 		ForceRefresh: force,
 	})
@@ -123,30 +206,11 @@ func SameOrigin(u *url.URL, resource string) bool {
 	return origin.Same(u, r)
 }
 
-// authorized returns a copy of req with body and the token's Authorization
-// header; RoundTrippers must not modify the caller's request.
-func authorized(req *http.Request, body io.ReadCloser, tok *Token) *http.Request {
+// authorized returns a copy of req with the token's Authorization header;
+// RoundTrippers must not modify the caller's request.
+func authorized(req *http.Request, tok *Token) *http.Request {
 	r := req.Clone(req.Context())
-	r.Body = body
+	r.Body = req.Body
 	r.Header.Set("Authorization", tok.Type()+" "+tok.AccessToken)
 	return r
-}
-
-// replayable reports whether the request can be sent a second time.
-func replayable(req *http.Request) bool {
-	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-}
-
-func replayBody(req *http.Request) (io.ReadCloser, error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return req.Body, nil
-	}
-	return req.GetBody()
-}
-
-// drain lets the connection be reused before the response is dropped. The
-// read is capped so a huge 401 body cannot stall the retry.
-func drain(resp *http.Response) {
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 }

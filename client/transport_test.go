@@ -2,17 +2,21 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 
 	"github.com/xaad-dev/xaad/client/clienttest"
+	"github.com/xaad-dev/xaad/internal/httpreplay"
 	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 )
 
@@ -263,7 +267,7 @@ func TestTransportNoTokenAcrossRedirect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		drain(resp)
+		httpreplay.Drain(resp)
 	}
 	auths, bodies := other.seen()
 	if len(auths) != 2 {
@@ -313,4 +317,133 @@ func TestSameOrigin(t *testing.T) {
 	if SameOrigin(u, "::not a url") || SameOrigin(u, "/relative") {
 		t.Error("a resource without a host matched")
 	}
+}
+
+// scopeProvider grants exactly the scopes asked for, or granted when the
+// request names none, and numbers its tokens "t<n>-<scopes>".
+type scopeProvider struct {
+	mu      sync.Mutex
+	n       int
+	granted []string
+	asked   [][]string
+}
+
+func (p *scopeProvider) GetToken(_ context.Context, r TokenRequest) (*Token, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	p.asked = append(p.asked, r.Scopes)
+	scopes := r.Scopes
+	if scopes == nil {
+		scopes = p.granted
+	}
+	return &Token{AccessToken: fmt.Sprintf("t%d-%s", p.n, strings.Join(scopes, "+")), Scopes: scopes}, nil
+}
+
+func (p *scopeProvider) requests() [][]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.asked)
+}
+
+// scopeServer answers 403 insufficient_scope naming need unless the token
+// carries every scope of need.
+func scopeServer(t *testing.T, need []string, forbidden *atomic.Int32) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if string(body) != `{"jsonrpc":"2.0"}` && r.Method == http.MethodPost {
+			t.Errorf("body %q, want the original", body)
+		}
+		_, scopes, _ := strings.Cut(r.Header.Get("Authorization"), "-")
+		have := strings.Split(scopes, "+")
+		for _, s := range need {
+			if !slices.Contains(have, s) {
+				forbidden.Add(1)
+				w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+strings.Join(need, " ")+`", resource_metadata="https://x/.well-known/oauth-protected-resource"`)
+				http.Error(w, "more scopes", http.StatusForbidden)
+				return
+			}
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// A 403 insufficient_scope with StepUp asks for the union of the scopes
+// requested, held and challenged, retries once, and keeps asking for the
+// union; OnStepUp hears of it once.
+func TestTransportStepUp(t *testing.T) {
+	var forbidden atomic.Int32
+	ts := scopeServer(t, []string{"a", "b"}, &forbidden)
+	prov := &scopeProvider{granted: []string{"c"}}
+	var steps [][]string
+	tr := &Transport{Source: prov, Resource: ts.URL, Scopes: []string{"a"}, StepUp: true,
+		OnStepUp: func(s []string) { steps = append(steps, s) }}
+	hc := &http.Client{Transport: tr}
+	for range 2 {
+		resp, err := hc.Do(postReplayable(ts.URL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		httpreplay.Drain(resp)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d, want 200 after the step-up", resp.StatusCode)
+		}
+	}
+	if n := forbidden.Load(); n != 1 {
+		t.Errorf("%d 403s, want 1", n)
+	}
+	want := [][]string{{"a"}, {"a", "b"}, {"a", "b"}}
+	if got := prov.requests(); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("token requests for %v, want %v", got, want)
+	}
+	if len(steps) != 1 || !slices.Equal(steps[0], []string{"a", "b"}) {
+		t.Errorf("OnStepUp calls %v, want one with [a b]", steps)
+	}
+}
+
+// Without StepUp, or when the challenge names nothing new, the 403 is the
+// answer and no second token is asked for.
+func TestTransportNoStepUp(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		stepUp bool
+		need   []string
+	}{
+		{"option off", false, []string{"a", "b"}},
+		{"nothing new to ask for", true, []string{"a", "zz"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var forbidden atomic.Int32
+			ts := scopeServer(t, tc.need, &forbidden)
+			prov := &scopeProvider{}
+			// The daemon reports zz as held (the server disagrees), so a
+			// challenge for "a zz" adds nothing to ask for.
+			tr := &Transport{Source: &fixedScopes{prov, []string{"a", "zz"}}, Resource: ts.URL, Scopes: []string{"a"}, StepUp: tc.stepUp}
+			resp, err := (&http.Client{Transport: tr}).Do(postReplayable(ts.URL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			httpreplay.Drain(resp)
+			if resp.StatusCode != http.StatusForbidden || forbidden.Load() != 1 || len(prov.requests()) != 1 {
+				t.Errorf("status %d, %d 403s, %d token requests; want the one 403", resp.StatusCode, forbidden.Load(), len(prov.requests()))
+			}
+		})
+	}
+}
+
+// fixedScopes reports scopes as granted whatever was asked.
+type fixedScopes struct {
+	inner  TokenProvider
+	scopes []string
+}
+
+func (f *fixedScopes) GetToken(ctx context.Context, r TokenRequest) (*Token, error) {
+	tok, err := f.inner.GetToken(ctx, r)
+	if err == nil {
+		tok.Scopes = f.scopes
+	}
+	return tok, err
 }

@@ -39,6 +39,8 @@ type Env struct {
 	Socket string
 
 	dir    string
+	cfg    *daemon.FileConfig
+	log    io.Writer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -67,25 +69,12 @@ func Start(opts Options) (_ *Env, err error) {
 	if err != nil {
 		return nil, err
 	}
-	logw := opts.Log
-	if logw == nil {
-		logw = io.Discard
+	e.cfg, e.log = cfg, opts.Log
+	if e.log == nil {
+		e.log = io.Discard
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e.cancel = cancel
-	e.done = make(chan error, 1)
-	ready := make(chan struct{})
-	go func() {
-		e.done <- daemon.Run(ctx, daemon.Options{
-			Config: cfg, SocketPath: e.Socket, StateDir: filepath.Join(dir, "state"),
-			Logger: daemon.NewLogger(logw, "debug"), OnReady: func(string) { close(ready) },
-		})
-	}()
-	select {
-	case <-ready:
-	case err := <-e.done:
-		e.done <- err // for Close
-		return nil, fmt.Errorf("daemon exited before serving: %v", err)
+	if err := e.serve(); err != nil {
+		return nil, err
 	}
 	if !opts.NoLogin {
 		if err := e.Login(); err != nil {
@@ -93,6 +82,28 @@ func Start(opts Options) (_ *Env, err error) {
 		}
 	}
 	return e, nil
+}
+
+// serve runs the daemon on e's socket and state until Close or Stop, and
+// returns once the socket serves.
+func (e *Env) serve() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	e.done = make(chan error, 1)
+	ready := make(chan struct{})
+	go func() {
+		e.done <- daemon.Run(ctx, daemon.Options{
+			Config: e.cfg, SocketPath: e.Socket, StateDir: filepath.Join(e.dir, "state"),
+			Logger: daemon.NewLogger(e.log, "debug"), OnReady: func(string) { close(ready) },
+		})
+	}()
+	select {
+	case <-ready:
+		return nil
+	case err := <-e.done:
+		e.done <- err // for Close
+		return fmt.Errorf("daemon exited before serving: %v", err)
+	}
 }
 
 // Login imports a fresh ID token from the testbed's IdP.
