@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 )
 
@@ -257,6 +258,24 @@ func insufficientScope(lines []string) ([]string, bool) {
 	for _, ch := range chs {
 		if ch.scheme == "bearer" && ch.params["error"] == "insufficient_scope" {
 			return strings.Fields(ch.params["scope"]), true
+		}
+	}
+	return nil, false
+}
+
+// BearerChallenge returns the auth-params of the first Bearer challenge in
+// the WWW-Authenticate field lines of a response (RFC 6750 §3: error,
+// error_description, scope, and MCP's resource_metadata), with lowercase
+// names, and whether there is one. A header that does not follow RFC 9110
+// §11.6.1 has none.
+func BearerChallenge(lines []string) (map[string]string, bool) {
+	chs, err := parseChallenges(lines)
+	if err != nil {
+		return nil, false
+	}
+	for _, ch := range chs {
+		if ch.scheme == "bearer" {
+			return maps.Clone(ch.params), true
 		}
 	}
 	return nil, false

@@ -139,3 +139,13 @@ func normalize(chs []challenge) []challenge {
 	}
 	return out
 }
+
+func TestBearerChallenge(t *testing.T) {
+	p, ok := BearerChallenge([]string{`Basic realm="x"`, `Bearer error="invalid_token", error_description="expired", resource_metadata="https://m.example/.well-known/oauth-protected-resource"`})
+	if !ok || p["error"] != "invalid_token" || p["error_description"] != "expired" || p["resource_metadata"] == "" {
+		t.Errorf("got %v %v", p, ok)
+	}
+	if _, ok := BearerChallenge([]string{`Basic realm="x"`}); ok {
+		t.Error("a Basic challenge taken for Bearer")
+	}
+}

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -174,21 +170,34 @@ func TestProxyScopeStepUp(t *testing.T) {
 	}
 }
 
-// Garbage from the server: the waiting request gets a JSON-RPC error, the
-// proxy says why on stderr and exits non-zero; nothing hangs.
+// Garbage from the server fails the request it answers with a JSON-RPC
+// error from the proxy; the session goes on.
 func TestProxyServerGarbage(t *testing.T) {
 	env := startEnv(t, testdaemon.Options{})
-	cs, _, stderr := proxySession(t, env, "2025-11-25")
-	callText(t, cs, "echo", map[string]any{"text": "ok"})
+	cs, rec, _ := proxySession(t, env, "2025-11-25")
+	openStandaloneStream(t, cs, rec)
 	env.TB.QueueFault(testbed.EndpointMCP, 1, testbed.Fault{Body: []byte("{not json")})
 	_, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "x"}})
-	if err == nil || !strings.Contains(err.Error(), "xaactl proxy") {
+	if err == nil || !strings.Contains(err.Error(), "xaactl proxy") || !strings.Contains(err.Error(), "malformed") {
 		t.Errorf("call answered with garbage: err = %v, want a JSON-RPC error from the proxy", err)
 	}
-	cs.Wait() // returns once the proxy has exited: it does not hang on
-	if !strings.Contains(stderr.String(), "connection to the MCP server lost") {
-		t.Errorf("stderr = %s", stderr.String())
+	if got := callText(t, cs, "echo", map[string]any{"text": "still here"}); got != "still here" {
+		t.Errorf("echo after garbage = %q", got)
 	}
+}
+
+// openStandaloneStream returns once the proxy's standalone stream is open
+// (a message came on it), so the next request is the one a queued fault
+// hits.
+func openStandaloneStream(t *testing.T, cs *mcp.ClientSession, rec *received) {
+	t.Helper()
+	params := &mcp.CallToolParams{Name: "notify", Arguments: map[string]any{"text": "open"}}
+	params.SetProgressToken("open")
+	if _, err := cs.CallTool(context.Background(), params); err != nil {
+		t.Fatal(err)
+	}
+	<-rec.progress
+	<-rec.progress
 }
 
 // A server that never answers: the client gives up (here after a short
@@ -212,76 +221,66 @@ func TestProxyServerHangs(t *testing.T) {
 	}
 }
 
-// Malformed input from the client gets a JSON-RPC parse error (id null)
-// on stdout, a message on stderr, exit code 1, and the remote session is
-// ended.
+// Malformed input from the client gets a JSON-RPC error on stdout (id
+// null when none can be read, the request's id otherwise) and a message on
+// stderr; the session goes on, and stdin EOF ends it with exit code 0.
 func TestProxyMalformedClientInput(t *testing.T) {
 	env := startEnv(t, testdaemon.Options{})
-	cmd := exec.Command(xaactlBinary(t), "--socket", env.Socket, "proxy", env.TB.MCP.URL())
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
+	p := startRaw(t, xaactlBinary(t), env.Socket, env.TB.MCP.URL())
+	if r, line := p.call(t, "1", "initialize", initParams("2025-11-25")); r["result"] == nil {
+		t.Fatalf("initialize answer %s", line)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		line, id string
+		code     int
+	}{
+		{"this is not json", "null", -32700},
+		{`{"jsonrpc":"2.0","id":7,"method":""}`, "7", -32600},
+		{`{"jsonrpc":"2.0","id":8,"METHOD":"ping"}`, "8", -32600},
+		{`[{"jsonrpc":"2.0","id":9,"method":"ping"}]`, "null", -32600},
+		{`{"jsonrpc":"2.0","id":10,"method":"ping"} trailing`, "null", -32700},
+		{`{"jsonrpc":"1.0","id":11,"method":"ping"}`, "11", -32600},
+		{`{"jsonrpc":"2.0","id":null,"method":"ping"}`, "null", -32600},
+	} {
+		p.send(t, tc.line)
+		r, line := p.next(t)
+		if string(r["id"]) != tc.id || r.errorCode() != tc.code || !strings.Contains(r.errorMessage(), "xaactl proxy") {
+			t.Errorf("answer to %s: %s, want a %d error with id %s", tc.line, line, tc.code, tc.id)
+		}
 	}
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	if r, line := p.call(t, "2", "ping", "{}"); r["result"] == nil {
+		t.Errorf("ping after malformed input: %s", line)
 	}
-	out := bufio.NewScanner(stdout)
-	io.WriteString(stdin, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`+"\n")
-	if !out.Scan() {
-		t.Fatalf("no answer to initialize; stderr:\n%s", stderr.String())
+	if code := p.exit(t); code != 0 {
+		t.Errorf("exit code %d, want 0; stderr:\n%s", code, p.stderr.String())
 	}
-	var init struct {
-		Result struct{ ProtocolVersion string } `json:"result"`
+	if !strings.Contains(p.stderr.String(), "malformed JSON-RPC") {
+		t.Errorf("stderr = %s", p.stderr.String())
 	}
-	if err := json.Unmarshal(out.Bytes(), &init); err != nil || init.Result.ProtocolVersion == "" {
-		t.Fatalf("initialize answer %s: %v", out.Bytes(), err)
-	}
-	io.WriteString(stdin, "this is not json\n")
-	if !out.Scan() {
-		t.Fatalf("no answer to garbage; stderr:\n%s", stderr.String())
-	}
-	var perr struct {
-		ID    any `json:"id"`
-		Error struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &perr); err != nil || perr.ID != nil || perr.Error.Code != -32700 {
-		t.Errorf("answer to garbage %s (%v), want a -32700 error with id null", out.Bytes(), err)
-	}
-	if out.Scan() {
-		t.Errorf("more output after the parse error: %s", out.Bytes())
-	}
-	err = cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
-		t.Errorf("exit: %v, want code 1", err)
-	}
-	if !strings.Contains(stderr.String(), "malformed JSON-RPC") {
-		t.Errorf("stderr = %s", stderr.String())
-	}
-	checkNoToken(t, stderr.String())
 }
 
-// Before any session: a signed-out daemon gives exit code 3 and a message,
-// and nothing on stdout.
+// Signed out when the client starts: the proxy answers initialize with a
+// JSON-RPC error in xaactl's words naming the fix, keeps running, and
+// serves the next initialize once the user has signed in.
 func TestProxyNotSignedIn(t *testing.T) {
 	env := startEnv(t, testdaemon.Options{NoLogin: true})
-	cmd := exec.Command(xaactlBinary(t), "--socket", env.Socket, "proxy", env.TB.MCP.URL())
-	var stdout strings.Builder
-	stderr := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = &stdout, stderr
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
-		t.Errorf("exit: %v, want code 3 (sign-in required); stderr: %s", err, stderr.String())
+	p := startRaw(t, xaactlBinary(t), env.Socket, env.TB.MCP.URL())
+	r, line := p.call(t, "1", "initialize", initParams("2025-11-25"))
+	if r["error"] == nil {
+		t.Fatalf("initialize while signed out answered %s", line)
 	}
-	if stdout.Len() != 0 {
-		t.Errorf("stdout = %q, want nothing", stdout.String())
+	mustContain(t, "error", r.errorMessage(), "xaactl proxy", "not signed in", "xaactl login")
+	mustContain(t, "error data", string(r["error"]), `"reason":"LOGIN_REQUIRED"`)
+	if err := env.Login(); err != nil {
+		t.Fatal(err)
+	}
+	if r, line := p.call(t, "2", "initialize", initParams("2025-11-25")); r["result"] == nil {
+		t.Fatalf("initialize after signing in answered %s", line)
+	}
+	p.send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	r, line = p.call(t, "3", "tools/call", `{"name":"echo","arguments":{"text":"signed in"}}`)
+	mustContain(t, "echo answer", line, "signed in")
+	if r["result"] == nil {
+		t.Errorf("echo: %s", line)
 	}
 }

@@ -24,6 +24,7 @@ const (
 	EndpointASToken     Endpoint = "as.token"
 	EndpointPRM         Endpoint = "mcp.prm" // RFC 9728 metadata
 	EndpointMCP         Endpoint = "mcp"     // the Streamable HTTP endpoint
+	EndpointOpenMCP     Endpoint = "mcp.open" // the same server without OAuth
 )
 
 // Fault changes how an endpoint answers. Latency and Hang apply first; then

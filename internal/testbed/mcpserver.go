@@ -21,6 +21,7 @@ type MCPServer struct {
 
 	mu     sync.Mutex
 	tweaks MCPTweaks
+	srv    *mcp.Server
 }
 
 // MCPTweaks make the MCP server's metadata misbehave (docs/protocol.md §6 item 3).
@@ -70,7 +71,11 @@ func (m *MCPServer) handler() http.Handler {
 	mcp.AddTool(srv, &mcp.Tool{Name: "echo", Description: "Returns its text argument."}, echoTool)
 	mcp.AddTool(srv, &mcp.Tool{Name: "whoami", Description: "Describes the caller's access token."}, whoamiTool)
 	addRelayTools(srv)
-	sdk := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, sdkHandlerOptions())
+	addHeaderTools(srv)
+	m.mu.Lock()
+	m.srv = srv
+	m.mu.Unlock()
+	sdk := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, sdkHandlerOptions(m.tb.opts.MCPStateless))
 	// The go-sdk puts auth.TokenInfo into tool requests only through its own
 	// middleware. Our middleware has already verified the token with the
 	// testbed clock, so the SDK's one just copies the result; its expiry
@@ -83,7 +88,8 @@ func (m *MCPServer) handler() http.Handler {
 	}, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})
 
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", m.tb.endpoint(EndpointMCP, m.methodGate(m.requireToken(sdkAuth(sdk)))))
+	mux.Handle("/mcp", m.tb.endpoint(EndpointMCP, m.methodGate(m.requireToken(strictHeaders(sdkAuth(sdk))))))
+	mux.Handle(openPath, m.tb.endpoint(EndpointOpenMCP, strictHeaders(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, sdkHandlerOptions(m.tb.opts.MCPStateless)))))
 	prm := m.tb.endpoint(EndpointPRM, http.HandlerFunc(m.servePRM))
 	if m.tb.opts.PRM != PRMRoot {
 		mux.Handle(prmRoot+"/mcp", prm)

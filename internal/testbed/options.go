@@ -126,6 +126,10 @@ type Options struct {
 	// before any token check, as a server of MCP 2026-07-28 does; see
 	// mcp_methods.go.
 	MCPRefusesGET bool
+	// MCPStateless runs the MCP server as MCP 2026-07-28 servers run:
+	// without sessions, answering GET with 405, accepting 2026-07-28
+	// requests and checking their SEP-2243 headers (mcp2026.go).
+	MCPStateless bool
 
 	// ExtraAudiences registers more AS issuers at the IdP with the resources
 	// each governs, so tests can send a resource that belongs to another

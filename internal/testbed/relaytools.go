@@ -29,8 +29,12 @@ func addRelayTools(srv *mcp.Server) {
 
 // sdkHandlerOptions are the go-sdk Streamable HTTP options of the MCP
 // server: an event store, for stream resumption (Last-Event-ID) and so
-// server-initiated messages wait for the client's standalone stream.
-func sdkHandlerOptions() *mcp.StreamableHTTPOptions {
+// server-initiated messages wait for the client's standalone stream; or,
+// stateless, MCP 2026-07-28's shape, which has neither.
+func sdkHandlerOptions(stateless bool) *mcp.StreamableHTTPOptions {
+	if stateless {
+		return &mcp.StreamableHTTPOptions{Stateless: true}
+	}
 	return &mcp.StreamableHTTPOptions{EventStore: mcp.NewMemoryEventStore(nil)}
 }
 

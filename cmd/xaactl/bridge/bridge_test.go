@@ -157,19 +157,6 @@ func TestBridgeStepsUpOn403(t *testing.T) {
 	}
 }
 
-func TestInsufficientScope(t *testing.T) {
-	h := http.Header{}
-	h.Add("WWW-Authenticate", `Bearer error="insufficient_scope", scope="a b", resource_metadata="https://x/.well-known/oauth-protected-resource"`)
-	got, ok := insufficientScope(h)
-	if !ok || !slices.Equal(got, []string{"a", "b"}) {
-		t.Errorf("got %v %v", got, ok)
-	}
-	h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	if _, ok := insufficientScope(h); ok {
-		t.Error("invalid_token taken for insufficient_scope")
-	}
-}
-
 // A server that redirects to another origin is not followed: the other
 // host never sees the request (nor a token), and the client learns why.
 // A redirect within the endpoint's origin still works.

@@ -2,76 +2,91 @@ package bridge
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
-
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
-// pending tracks the client's requests that the server has not answered,
-// each with the context its HTTP exchange runs under. The zero value is not
-// usable: m must be set.
+// call is a request of the client on its way: the id the client gave it
+// (answered byte for byte) and the id the server sees, which the bridge
+// assigns, so ids the client keeps apart can never merge on the way.
+type call struct {
+	key     string          // idKey(id)
+	id      json.RawMessage // the client's id, as sent
+	remote  int64           // the id in the request the server gets
+	method  string
+	version string // the protocol version the request travels under
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+// pending tracks the client's requests in flight. Call init before use.
 type pending struct {
 	mu     sync.Mutex
-	m      map[jsonrpc.ID]context.CancelFunc
+	calls  map[string]*call
+	max    int
 	closed bool
 }
 
-// add registers id and returns the context for its exchange. The context is
-// detached from ctx's cancellation on purpose: the SDK keeps reading the
-// response stream under it after the answer arrives, and cancelling it then
-// would throw away a connection that could be reused. It ends when the
-// client cancels the request or the session ends (cancelAll, failAll).
-func (p *pending) add(ctx context.Context, id jsonrpc.ID) context.Context {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+func (p *pending) init(max int) {
+	p.calls = map[string]*call{}
+	p.max = max
+}
+
+// add registers a request. Its context ends when the client cancels the
+// request or the session ends. A reused id means the client gave up on the
+// first request, which stops waiting.
+func (p *pending) add(ctx context.Context, m *msg, remote int64, version string) (*call, *rpcError) {
+	cctx, cancel := context.WithCancel(ctx)
+	c := &call{key: idKey(m.id), id: m.id, remote: remote, method: m.name, version: version, ctx: cctx, cancel: cancel}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		cancel()
-		return ctx
+		return nil, proxyError("xaactl proxy is shutting down", nil)
 	}
-	if old, ok := p.m[id]; ok {
-		old() // a reused id: the client gave up on the first one
+	old := p.calls[c.key]
+	if old == nil && len(p.calls) >= p.max {
+		cancel()
+		return nil, proxyError("too many requests in flight (the proxy's limit is "+itoa(p.max)+"); wait for answers before sending more", nil)
 	}
-	p.m[id] = cancel
-	return ctx
+	if old != nil {
+		old.cancel()
+	}
+	p.calls[c.key] = c
+	return c, nil
 }
 
-// done forgets id once its answer has arrived (or been sent by the bridge)
-// and reports whether it was still open.
-func (p *pending) done(id jsonrpc.ID) bool {
+// finish forgets c once its answer is due and reports whether the answer
+// is still wanted (not cancelled, not replaced, session not ended).
+func (p *pending) finish(c *call) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_, ok := p.m[id]
-	delete(p.m, id)
-	return ok
-}
-
-// cancel stops the exchange of a request the client cancelled.
-func (p *pending) cancel(id jsonrpc.ID) {
-	p.mu.Lock()
-	cancel, ok := p.m[id]
-	delete(p.m, id)
-	p.mu.Unlock()
-	if ok {
-		cancel()
+	if p.calls[c.key] != c {
+		return false
 	}
+	delete(p.calls, c.key)
+	return true
 }
 
-// cancelAll stops every exchange; later adds are born cancelled.
-func (p *pending) cancelAll() {
-	p.failAll(func(jsonrpc.ID) {})
-}
-
-// failAll stops every exchange and calls answer for each open request, so
-// the client is not left waiting.
-func (p *pending) failAll(answer func(jsonrpc.ID)) {
+// take removes and returns the request with the given id key, if in
+// flight.
+func (p *pending) take(key string) *call {
 	p.mu.Lock()
-	open := p.m
-	p.m = map[jsonrpc.ID]context.CancelFunc{}
+	defer p.mu.Unlock()
+	c := p.calls[key]
+	delete(p.calls, key)
+	return c
+}
+
+// closeAll removes every request and refuses new ones.
+func (p *pending) closeAll() []*call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.closed = true
-	p.mu.Unlock()
-	for id, cancel := range open {
-		cancel()
-		answer(id)
+	var out []*call
+	for _, c := range p.calls {
+		out = append(out, c)
 	}
+	clear(p.calls)
+	return out
 }

@@ -2,11 +2,8 @@ package bridge
 
 import (
 	"encoding/json"
-	"errors"
 	"reflect"
 	"testing"
-
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
 func TestAddEMACapability(t *testing.T) {
@@ -55,43 +52,3 @@ func jsonEqual(t *testing.T, a, b string) bool {
 	return reflect.DeepEqual(x, y)
 }
 
-func TestCancelledRequest(t *testing.T) {
-	mustID := func(v any) jsonrpc.ID {
-		id, err := jsonrpc.MakeID(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
-	for _, tt := range []struct {
-		params string
-		want   jsonrpc.ID
-		ok     bool
-	}{
-		{`{"requestId":7,"reason":"x"}`, mustID(float64(7)), true},
-		{`{"requestId":"a"}`, mustID("a"), true},
-		{`{}`, jsonrpc.ID{}, false},
-		{`nope`, jsonrpc.ID{}, false},
-	} {
-		id, ok := cancelledRequest(&jsonrpc.Request{Method: methodCancelled, Params: json.RawMessage(tt.params)})
-		if ok != tt.ok || id != tt.want {
-			t.Errorf("%s: got %v %v", tt.params, id, ok)
-		}
-	}
-}
-
-func TestParseErrorLine(t *testing.T) {
-	var syn json.SyntaxError
-	line := parseErrorLine(&syn)
-	var m struct {
-		JSONRPC string `json:"jsonrpc"`
-		ID      *int   `json:"id"`
-		Error   struct{ Code int }
-	}
-	if err := json.Unmarshal(line, &m); err != nil || m.JSONRPC != "2.0" || m.ID != nil || m.Error.Code != -32700 || line[len(line)-1] != '\n' {
-		t.Errorf("parse error line %q", line)
-	}
-	if err := json.Unmarshal(parseErrorLine(errors.New("bad batch")), &m); err != nil || m.Error.Code != -32600 {
-		t.Errorf("invalid request line: %v %d", err, m.Error.Code)
-	}
-}

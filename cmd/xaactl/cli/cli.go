@@ -31,13 +31,17 @@ type env struct {
 
 // connect dials the daemon.
 func (e *env) connect(ctx context.Context) (*client.Client, error) {
-	socket := e.socket
-	if socket == "" {
-		socket = client.DefaultSocketPath()
-	}
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	return client.Dial(ctx, socket)
+	return client.Dial(ctx, e.socketPath())
+}
+
+// socketPath is --socket, or the default.
+func (e *env) socketPath() string {
+	if e.socket != "" {
+		return e.socket
+	}
+	return client.DefaultSocketPath()
 }
 
 // command is one xaactl sub-command.
