@@ -22,8 +22,8 @@ const (
 	EndpointASMetadata  Endpoint = "as.metadata" // RFC 8414 or OIDC discovery
 	EndpointASJWKS      Endpoint = "as.jwks"
 	EndpointASToken     Endpoint = "as.token"
-	EndpointPRM         Endpoint = "mcp.prm" // RFC 9728 metadata
-	EndpointMCP         Endpoint = "mcp"     // the Streamable HTTP endpoint
+	EndpointPRM         Endpoint = "mcp.prm"  // RFC 9728 metadata
+	EndpointMCP         Endpoint = "mcp"      // the Streamable HTTP endpoint
 	EndpointOpenMCP     Endpoint = "mcp.open" // the same server without OAuth
 )
 

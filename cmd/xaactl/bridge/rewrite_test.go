@@ -51,4 +51,3 @@ func jsonEqual(t *testing.T, a, b string) bool {
 	}
 	return reflect.DeepEqual(x, y)
 }
-
