@@ -109,7 +109,19 @@ type received struct {
 // client pick (2026-07-28, sessionless); "2025-11-25" makes a session.
 func proxySession(t testing.TB, env *testdaemon.Env, version string, proxyArgs ...string) (*mcp.ClientSession, *received, *syncBuffer) {
 	t.Helper()
-	args := append([]string{"--socket", env.Socket, "proxy", env.TB.MCP.URL()}, proxyArgs...)
+	return proxySessionFor(t, env, env.TB.MCP.URL(), version, proxyArgs...)
+}
+
+// sessionFor is a default go-sdk client's session through the proxy to url.
+func sessionFor(t testing.TB, env *testdaemon.Env, url string) *mcp.ClientSession {
+	t.Helper()
+	cs, _, _ := proxySessionFor(t, env, url, "")
+	return cs
+}
+
+func proxySessionFor(t testing.TB, env *testdaemon.Env, url, version string, proxyArgs ...string) (*mcp.ClientSession, *received, *syncBuffer) {
+	t.Helper()
+	args := append([]string{"--socket", env.Socket, "proxy", url}, proxyArgs...)
 	cmd := exec.Command(xaactlBinary(t), args...)
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr

@@ -85,12 +85,6 @@ func TestProxySession(t *testing.T) {
 // returns the status.
 func postWithSession(t *testing.T, env *testdaemon.Env, id string) int {
 	t.Helper()
-	c, err := client.Dial(context.Background(), env.Socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	hc := &http.Client{Transport: &client.Transport{Source: c, Resource: env.TB.MCP.URL()}}
 	req, err := http.NewRequest(http.MethodPost, env.TB.MCP.URL(), strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +93,19 @@ func postWithSession(t *testing.T, env *testdaemon.Env, id string) int {
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	req.Header.Set("Mcp-Session-Id", id)
 	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+	return authorizedDo(t, env, req)
+}
+
+// authorizedDo sends req with a token from env's daemon and returns the
+// status.
+func authorizedDo(t *testing.T, env *testdaemon.Env, req *http.Request) int {
+	t.Helper()
+	c, err := client.Dial(context.Background(), env.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hc := &http.Client{Transport: &client.Transport{Source: c, Resource: env.TB.MCP.URL()}}
 	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)

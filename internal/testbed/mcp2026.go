@@ -22,8 +22,19 @@ func (m *MCPServer) OpenURL() string { return m.base + openPath }
 // "=?base64?…?=" form of their UTF-8. It decodes Mcp-Name for the go-sdk,
 // which compares the header with the body as it is (it decodes only
 // Mcp-Param values). A violation is a 400 HeaderMismatch.
-func strictHeaders(next http.Handler) http.Handler {
+//
+// It also records the request headers by Mcp-Method before anything else
+// runs, for [MCPServer.LastHeaders].
+func (m *MCPServer) strictHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if method := r.Header.Get("Mcp-Method"); method != "" {
+			m.mu.Lock()
+			if m.seen == nil {
+				m.seen = map[string]http.Header{}
+			}
+			m.seen[method] = r.Header.Clone()
+			m.mu.Unlock()
+		}
 		if r.Method != http.MethodPost || r.Header.Get("MCP-Protocol-Version") < "2026-07-28" {
 			next.ServeHTTP(w, r)
 			return
@@ -43,6 +54,16 @@ func strictHeaders(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// LastHeaders returns the headers of the last request to either endpoint
+// whose Mcp-Method header was method, as they arrived; nil if none. The
+// record is made when the request arrives, so it is there by the time the
+// client has the answer.
+func (m *MCPServer) LastHeaders(method string) http.Header {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.seen[method].Clone()
 }
 
 func decodeSEP2243(v string) (string, bool) {

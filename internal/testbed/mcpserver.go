@@ -19,9 +19,11 @@ type MCPServer struct {
 	tb   *Testbed
 	base string
 
-	mu     sync.Mutex
-	tweaks MCPTweaks
-	srv    *mcp.Server
+	mu        sync.Mutex
+	tweaks    MCPTweaks
+	srv       *mcp.Server
+	cancelled chan struct{}
+	seen      map[string]http.Header // by Mcp-Method; see LastHeaders
 }
 
 // MCPTweaks make the MCP server's metadata misbehave (docs/protocol.md §6 item 3).
@@ -72,6 +74,7 @@ func (m *MCPServer) handler() http.Handler {
 	mcp.AddTool(srv, &mcp.Tool{Name: "whoami", Description: "Describes the caller's access token."}, whoamiTool)
 	addRelayTools(srv)
 	addHeaderTools(srv)
+	m.addWaitTool(srv)
 	m.mu.Lock()
 	m.srv = srv
 	m.mu.Unlock()
@@ -88,8 +91,8 @@ func (m *MCPServer) handler() http.Handler {
 	}, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})
 
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", m.tb.endpoint(EndpointMCP, m.methodGate(m.requireToken(strictHeaders(sdkAuth(sdk))))))
-	mux.Handle(openPath, m.tb.endpoint(EndpointOpenMCP, strictHeaders(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, sdkHandlerOptions(m.tb.opts.MCPStateless)))))
+	mux.Handle("/mcp", m.tb.endpoint(EndpointMCP, m.methodGate(m.requireToken(m.strictHeaders(sdkAuth(sdk))))))
+	mux.Handle(openPath, m.tb.endpoint(EndpointOpenMCP, m.strictHeaders(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, sdkHandlerOptions(m.tb.opts.MCPStateless)))))
 	prm := m.tb.endpoint(EndpointPRM, http.HandlerFunc(m.servePRM))
 	if m.tb.opts.PRM != PRMRoot {
 		mux.Handle(prmRoot+"/mcp", prm)

@@ -33,7 +33,9 @@ func addRelayTools(srv *mcp.Server) {
 // stateless, MCP 2026-07-28's shape, which has neither.
 func sdkHandlerOptions(stateless bool) *mcp.StreamableHTTPOptions {
 	if stateless {
-		return &mcp.StreamableHTTPOptions{Stateless: true}
+		// 2026-07-28: closing the response stream cancels the request
+		// (Streamable HTTP, "Cancellation").
+		return &mcp.StreamableHTTPOptions{Stateless: true, PropagateRequestCancellation: true}
 	}
 	return &mcp.StreamableHTTPOptions{EventStore: mcp.NewMemoryEventStore(nil)}
 }
