@@ -16,6 +16,7 @@ import (
 // the daemon's tokens by giving the SDK's Streamable HTTP transport an
 // *http.Client whose RoundTripper is a [client.Transport]. A 401 from the
 // server makes it ask the daemon for a fresh token and retry once.
+// Announce Enterprise-Managed Authorization (docs/protocol.md §2 step 0).
 //
 // Here a local testbed and a signed-in daemon stand in for the real ones;
 // a program would use client.DefaultSocketPath() and the server's URL.
@@ -34,12 +35,14 @@ func Example_mcpClient() {
 	}
 	defer c.Close()
 
+	// Bound what the server can make the SDK hold: go-sdk v1.8.0 reads a
+	// JSON answer whole and, unless MaxEventSize is set, an event too.
 	transport := &mcp.StreamableClientTransport{
-		Endpoint:   mcpURL,
-		HTTPClient: &http.Client{Transport: &client.Transport{Source: c, Resource: mcpURL}},
+		Endpoint:     mcpURL,
+		HTTPClient:   &http.Client{Transport: &client.Transport{Source: c, Resource: mcpURL, MaxBody: 8 << 20}},
+		MaxEventSize: 8 << 20,
 	}
 	mc := mcp.NewClient(&mcp.Implementation{Name: "my-agent", Version: "1.0.0"}, &mcp.ClientOptions{
-		// Announce Enterprise-Managed Authorization (docs/protocol.md §2 step 0).
 		Capabilities: &mcp.ClientCapabilities{Extensions: map[string]any{
 			"io.modelcontextprotocol/enterprise-managed-authorization": map[string]any{},
 		}},

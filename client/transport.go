@@ -58,6 +58,12 @@ type Transport struct {
 	// OnStepUp, when set, is called with the new scopes before each
 	// step-up, for logging.
 	OnStepUp func(scopes []string)
+	// MaxBody, when positive, caps each response body from Resource's
+	// origin that is not an event stream: reading past MaxBody bytes
+	// fails with ErrBodyTooLarge, so a hostile server's endless JSON answer
+	// costs an error instead of the program's memory. (The go-sdk reads
+	// JSON answers whole; for SSE set its MaxEventSize.)
+	MaxBody int64
 
 	mu      sync.Mutex
 	widened []string // the union after a step-up; nil before
@@ -72,6 +78,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// again for a redirect's target, and must not hand it the token.
 		return t.base().RoundTrip(req)
 	}
+	resp, err := t.roundTrip(req)
+	return capBody(resp, t.MaxBody), err
+}
+
+func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 	scopes := t.scopes()
 	resp, tok, err := t.send(req, scopes)
 	if err != nil || !t.StepUp || resp.StatusCode != http.StatusForbidden || !httpreplay.CanReplay(req) {

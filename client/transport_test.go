@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -446,4 +447,31 @@ func (f *fixedScopes) GetToken(ctx context.Context, r TokenRequest) (*Token, err
 		tok.Scopes = f.scopes
 	}
 	return tok, err
+}
+
+// MaxBody cuts a JSON answer off past the cap with ErrBodyTooLarge, and
+// leaves an event stream and an answer within the cap alone.
+func TestTransportMaxBody(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", r.URL.Query().Get("ct"))
+		io.WriteString(w, strings.Repeat("x", 1000))
+	}))
+	defer ts.Close()
+	hc := &http.Client{Transport: &Transport{Source: &fakeProvider{tokens: [2]string{"good", "good"}}, Resource: ts.URL, MaxBody: 999}}
+	for _, tc := range []struct {
+		ct      string
+		max     int64
+		tooLong bool
+	}{{"application/json", 999, true}, {"application/json", 1000, false}, {"text/event-stream", 10, false}} {
+		hc.Transport.(*Transport).MaxBody = tc.max
+		resp, err := hc.Get(ts.URL + "?ct=" + tc.ct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if tc.tooLong != errors.Is(err, ErrBodyTooLarge) || (!tc.tooLong && len(body) != 1000) {
+			t.Errorf("%s with cap %d: %d bytes, err %v", tc.ct, tc.max, len(body), err)
+		}
+	}
 }
