@@ -8,6 +8,11 @@
 //	...
 //	httpClient := &http.Client{Transport: &client.Transport{Source: c, Resource: mcpURL}}
 //
+// A [Client] survives a daemon restart: the next call reconnects, waiting
+// for the daemon as long as the call's deadline allows (see [ReadyWait]).
+// [New] makes a Client without waiting for the daemon, for programs that
+// must start before it.
+//
 // Errors returned by the daemon are [*Error] values carrying the daemon's
 // machine-readable reason; use [ReasonOf] or helpers such as
 // [IsLoginRequired] to branch on them. A daemon that cannot be reached gives

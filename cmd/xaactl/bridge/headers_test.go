@@ -12,14 +12,14 @@ import (
 // The examples of SEP-2243's "Value Encoding" table.
 func TestEncodeHeaderValue(t *testing.T) {
 	for in, want := range map[string]string{
-		"us-west1":          "us-west1",
-		"Hello, 世界":         "=?base64?SGVsbG8sIOS4lueVjA==?=",
-		" padded ":          "=?base64?IHBhZGRlZCA=?=",
-		"line1\nline2":      "=?base64?bGluZTEKbGluZTI=?=",
+		"us-west1":           "us-west1",
+		"Hello, 世界":          "=?base64?SGVsbG8sIOS4lueVjA==?=",
+		" padded ":           "=?base64?IHBhZGRlZCA=?=",
+		"line1\nline2":       "=?base64?bGluZTEKbGluZTI=?=",
 		"=?base64?literal?=": "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=",
-		"us west 1":         "us west 1",
-		"\tindented":        "=?base64?CWluZGVudGVk?=",
-		"":                  "",
+		"us west 1":          "us west 1",
+		"\tindented":         "=?base64?CWluZGVudGVk?=",
+		"":                   "",
 	} {
 		if got := encodeHeaderValue(in); got != want {
 			t.Errorf("encode(%q) = %q, want %q", in, got, want)
@@ -51,7 +51,6 @@ func FuzzHeaderValue(f *testing.F) {
 		}
 	})
 }
-
 
 // The invalid declarations of the conformance suite's
 // http-invalid-tool-headers scenario, and the reachability rule.

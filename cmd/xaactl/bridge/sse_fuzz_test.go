@@ -26,9 +26,9 @@ func referenceEvents(input []byte) ([]refEvent, string) {
 		text = text[1:]
 	}
 	var (
-		events                         []refEvent
+		events                          []refEvent
 		data, typ, idBuf, lastID, retry string
-		line                           []rune
+		line                            []rune
 	)
 	dispatch := func() {
 		lastID = idBuf

@@ -32,9 +32,8 @@ type msg struct {
 	err    json.RawMessage
 }
 
-func (m *msg) isCall() bool         { return m.method != nil && m.id != nil }
-func (m *msg) isNotification() bool { return m.method != nil && m.id == nil }
-func (m *msg) isResponse() bool     { return m.method == nil }
+func (m *msg) isCall() bool     { return m.method != nil && m.id != nil }
+func (m *msg) isResponse() bool { return m.method == nil }
 
 // rpcError is a JSON-RPC error object (JSON-RPC 2.0 §5.1).
 type rpcError struct {
