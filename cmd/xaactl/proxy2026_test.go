@@ -34,6 +34,7 @@ func TestProxy2026InvalidToolLeftOut(t *testing.T) {
 	if strings.Contains(got, "bad_header") || !strings.Contains(got, "route") || !strings.Contains(got, "echo") {
 		t.Errorf("relayed tools %q: want route and echo, not bad_header", got)
 	}
+	p.exit(t) // stderr is complete once the proxy has exited
 	mustContain(t, "stderr", p.stderr.String(), "bad_header", "tags.items")
 }
 

@@ -73,9 +73,6 @@ func TestProxyRenewsEndedSession(t *testing.T) {
 	if after.ID == "" || after.ID == before.ID {
 		t.Errorf("session %q after the server ended %q, want a new one", after.ID, before.ID)
 	}
-	if !strings.Contains(stderr.String(), "started a new one") {
-		t.Errorf("stderr does not report the renewal: %s", stderr.String())
-	}
 	// The new session has its standalone stream too.
 	params := &mcp.CallToolParams{Name: "notify", Arguments: map[string]any{"text": "new"}}
 	params.SetProgressToken("new")
@@ -85,6 +82,10 @@ func TestProxyRenewsEndedSession(t *testing.T) {
 	got := []string{<-rec.progress, <-rec.progress}
 	if !strings.Contains(strings.Join(got, ","), "new (standalone stream)") {
 		t.Errorf("progress %q, want one on the new session's standalone stream", got)
+	}
+	cs.Close() // stderr is complete once the proxy has exited
+	if !strings.Contains(stderr.String(), "started a new one") {
+		t.Errorf("stderr does not report the renewal: %s", stderr.String())
 	}
 }
 

@@ -172,6 +172,7 @@ func TestProxyScopeStepUp(t *testing.T) {
 	if n := env.TB.JWTBearerGrants(); n != 2 {
 		t.Errorf("%d tokens issued, want 2", n)
 	}
+	cs.Close() // stderr is complete once the proxy has exited
 	if n := strings.Count(stderr.String(), "wants more scopes"); n != 1 {
 		t.Errorf("%d step-ups reported on stderr, want 1: %s", n, stderr.String())
 	}
