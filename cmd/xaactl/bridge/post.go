@@ -69,6 +69,9 @@ func (b *bridge) finishCall(c *call, ans answer) {
 // exchange makes one POST for request c and reads its answer from the JSON
 // body or the SSE stream, passing the stream's other messages to deliver.
 func (b *bridge) exchange(ctx context.Context, c *call, m *msg, deliver func(*msg)) answer {
+	if c.method != methodInitialize {
+		b.sess.waitRenewal(ctx)
+	}
 	version, sid := b.sess.get()
 	if c.method == methodInitialize {
 		version, sid = "", ""

@@ -65,6 +65,12 @@ func (b *bridge) started(resp *msg, sessionID string) {
 	if resp.result == nil || json.Unmarshal(resp.result, &r) != nil || r.ProtocolVersion == "" {
 		return
 	}
+	if !visibleASCII(sessionID) {
+		// Streamable HTTP 2025-11-25: the ID MUST be visible ASCII; any
+		// other value could not even be sent back in a header.
+		b.log.Warn("the MCP server sent an invalid Mcp-Session-Id; going on without a session")
+		sessionID = ""
+	}
 	lctx, stop := context.WithCancel(b.ctx)
 	b.sess.mu.Lock()
 	b.sess.version, b.sess.id, b.sess.stop = r.ProtocolVersion, sessionID, stop
@@ -74,6 +80,29 @@ func (b *bridge) started(resp *msg, sessionID string) {
 	}
 	l := &listener{b: b}
 	b.spawn(func() { l.run(lctx) })
+}
+
+func visibleASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] < 0x21 || s[i] > 0x7E {
+			return false
+		}
+	}
+	return true
+}
+
+// waitRenewal returns once no renewal is in progress, so a request is not
+// sent while the session is being replaced.
+func (s *session) waitRenewal(ctx context.Context) {
+	s.mu.Lock()
+	wait := s.renewing
+	s.mu.Unlock()
+	if wait != nil {
+		select {
+		case <-wait:
+		case <-ctx.Done():
+		}
+	}
 }
 
 // versionOf is the protocol version m travels under: its own

@@ -93,26 +93,9 @@ func parseMembers(b []byte) (*msg, *rpcError) {
 		return nil, invalid("a message must be a JSON object")
 	}
 	m := &msg{}
-	var version json.RawMessage
-	var first *rpcError
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			return nil, unparsable("%v", err)
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, unparsable("%v", err)
-		}
-		slot := m.member(key.(string), &version)
-		switch {
-		case slot == nil:
-			first = cmpOr(first, invalid("unknown member %q", key))
-		case *slot != nil:
-			first = cmpOr(first, invalid("member %q appears twice", key))
-		default:
-			*slot = raw
-		}
+	version, first, syntaxErr := m.readMembers(dec)
+	if syntaxErr != nil {
+		return nil, syntaxErr
 	}
 	if _, err := dec.Token(); err != nil { // '}'
 		return nil, unparsable("%v", err)
@@ -124,6 +107,31 @@ func parseMembers(b []byte) (*msg, *rpcError) {
 		first = cmpOr(first, invalid(`"jsonrpc" must be "2.0"`))
 	}
 	return m, first
+}
+
+// readMembers fills m from the object's members and returns the
+// "jsonrpc" member, the first member that is wrong, and a syntax error.
+func (m *msg) readMembers(dec *json.Decoder) (version json.RawMessage, first, syntax *rpcError) {
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, nil, unparsable("%v", err)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, nil, unparsable("%v", err)
+		}
+		slot := m.member(key.(string), &version)
+		switch {
+		case slot == nil:
+			first = cmpOr(first, invalid("unknown member %q", key))
+		case *slot != nil:
+			first = cmpOr(first, invalid("member %q appears twice", key))
+		default:
+			*slot = raw
+		}
+	}
+	return version, first, nil
 }
 
 func cmpOr(a, b *rpcError) *rpcError {
