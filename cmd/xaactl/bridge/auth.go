@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/xaad-dev/xaad/client"
 	"github.com/xaad-dev/xaad/internal/clock"
 	"github.com/xaad-dev/xaad/internal/httpreplay"
+	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 )
 
 // newAuthTransport is the proxy's HTTP transport: [client.Transport] puts
@@ -45,8 +45,7 @@ type noTokenNeeded struct {
 
 func (n *noTokenNeeded) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := n.auth.RoundTrip(req)
-	var de *client.Error
-	if err == nil || !errors.As(err, &de) || de.ReasonCode().String() != "REASON_DISCOVERY_FAILED" {
+	if err == nil || !noOAuth(err) {
 		return resp, err
 	}
 	retry, rerr := httpreplay.Clone(req)
@@ -62,6 +61,12 @@ func (n *noTokenNeeded) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	return resp, nil
+}
+
+// noOAuth reports whether err is the daemon finding no OAuth protection
+// (no protected-resource metadata) at the server.
+func noOAuth(err error) bool {
+	return client.ReasonOf(err) == xaadv1.Reason_REASON_DISCOVERY_FAILED
 }
 
 // tokenCache reuses a token for a few seconds. A busy session sends many
@@ -101,8 +106,7 @@ func (r *tokenCache) GetToken(ctx context.Context, req client.TokenRequest) (*cl
 		}
 	}
 	tok, err := r.inner.GetToken(ctx, req)
-	var de *client.Error
-	if err == nil || (errors.As(err, &de) && de.ReasonCode().String() == "REASON_DISCOVERY_FAILED") {
+	if err == nil || noOAuth(err) {
 		r.store(key, cachedToken{tok: tok, err: err, fetched: r.clk.Now()})
 	}
 	return tok, err

@@ -63,12 +63,12 @@ func daemonWords(e *client.Error) string {
 	if strings.Contains(msg, "xaactl ") {
 		return msg
 	}
-	switch e.ReasonCode().String() {
-	case "REASON_LOGIN_REQUIRED":
+	switch {
+	case client.IsLoginRequired(e):
 		return msg + "; run `xaactl login`"
-	case "REASON_SERVER_NOT_ALLOWED", "REASON_PEER_NOT_ALLOWED":
+	case client.IsServerNotAllowed(e), client.IsPeerNotAllowed(e):
 		return msg + "; the xaad policy does not allow this; `xaactl status` shows the configuration, your administrator can change it"
-	case "REASON_UPSTREAM_UNAVAILABLE":
+	case client.IsUpstreamUnavailable(e):
 		return msg + "; xaad retries on its own, `xaactl status` shows the state"
 	}
 	return msg + "; `xaactl status` shows the server's state"
