@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/xaad-dev/xaad/daemon/keys"
@@ -91,6 +92,8 @@ func (o *openedStore) moveAside(path string, cause error, log *slog.Logger, now 
 	}
 	log.Error("the database was damaged; moved it aside and started with an empty one: sign in again",
 		slog.String("moved_to", to), slog.Any("error", cause))
-	o.warnings = append(o.warnings, fmt.Sprintf("the database was damaged (%v); it was moved aside to %s and xaad started with an empty one: sign in again (xaactl login)", cause, to))
+	// storage's advice (move the file aside) is what was just done.
+	what := strings.ReplaceAll(cause.Error(), " ("+storage.DamageHint+")", "")
+	o.warnings = append(o.warnings, fmt.Sprintf("the database was damaged (%s); it was moved aside to %s and xaad started with an empty one: sign in again (xaactl login)", what, to))
 	return nil
 }

@@ -122,6 +122,11 @@ go build -o "$cache/bin/xaad-testreport" ./internal/cmd/xaad-testreport
 go test -race -count=1 -json ./... 2>&1 | tee "$cache/gotest.json" | "$cache/bin/xaad-testreport" -skips "$XAAD_SKIPS"
 
 if [ "$quick" -eq 0 ]; then
+	step "fuzz targets, a few thousand inputs each (scripts/fuzz.sh -t 10m for a long run)"
+	scripts/fuzz.sh
+fi
+
+if [ "$quick" -eq 0 ]; then
 	step "TypeScript SDK client through xaactl proxy"
 	scripts/ts-client-test.sh
 

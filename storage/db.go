@@ -101,8 +101,12 @@ func open(path string, o Options, files *fileSet) (*DB, error) {
 	return &DB{bolt: b, sealer: sealer, path: path, lockTimeout: o.LockTimeout}, nil
 }
 
+// DamageHint is what an open error of a damaged file tells a person to do.
+// The daemon does it itself and leaves the hint out of what it reports.
+const DamageHint = "move the file aside to start afresh"
+
 func openError(path string, err error) error {
-	const hint = "move the file aside to start afresh"
+	const hint = DamageHint
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return fmt.Errorf("open %s: %w (another xaad is probably running)", path, ErrLocked)
