@@ -27,8 +27,9 @@ func readAuditHistory(t *testing.T, state string) []auditlog.Event {
 }
 
 // Against a real daemon: a resource with a newline stays inside its own
-// record (it cannot forge an "ok" row), and 30 requests with 1 MiB
-// resources neither rotate the history away nor store a megabyte each.
+// record (it cannot forge an "ok" row), and 30 requests with 100 KiB
+// resources (near the largest request gRPC lets through, docs/limits.md)
+// neither rotate the history away nor store 100 KiB each.
 func TestAuditUnderHostileRequests(t *testing.T) {
 	e := newEnv(t, "")
 	stop := e.start(t)
@@ -40,7 +41,7 @@ func TestAuditUnderHostileRequests(t *testing.T) {
 	}
 	forged := "http://127.0.0.1:1/mcp\n" + strings.TrimSpace(string(auditlog.Encode(auditlog.Event{Operation: "GetToken", Server: "https://bank.example/mcp", Outcome: "ok"})))
 	_, _ = c.Raw().GetToken(ctx, &xaadv1.GetTokenRequest{Resource: forged})
-	huge := "http://127.0.0.1:1/" + strings.Repeat("a", 1<<20)
+	huge := "http://127.0.0.1:1/" + strings.Repeat("a", 100<<10)
 	for range 30 {
 		_, _ = c.Raw().GetToken(ctx, &xaadv1.GetTokenRequest{Resource: huge})
 	}
@@ -62,7 +63,7 @@ func TestAuditUnderHostileRequests(t *testing.T) {
 			forgedSeen++
 		case strings.HasPrefix(ev.Server, "http://127.0.0.1:1/aaa"):
 			if !strings.HasSuffix(ev.Server, " bytes]") || len(ev.Server) > 2048 {
-				t.Fatalf("a 1 MiB resource stored as %d bytes", len(ev.Server))
+				t.Fatalf("a 100 KiB resource stored as %d bytes", len(ev.Server))
 			}
 			cut += max(ev.Repeated, 1)
 		}

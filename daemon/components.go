@@ -42,17 +42,20 @@ func (d *Daemon) components() []component {
 	}
 }
 
-// newServer builds the gRPC server: every call passes the audit, the uid
-// check and the caller policy (in that order, so refusals are audited);
-// the API, health and reflection are served.
+// newServer builds the gRPC server, within the bounds of limits.go: every
+// call passes the audit, the connection limits, the uid check, the shape
+// bounds of its request, the caller policy and the usage limits (in that
+// order, so refusals are audited and a caller the policy refuses spends
+// none of its usage); the API, health and reflection are served.
 func newServer(d *Daemon) (*grpc.Server, *healthServer) {
 	unaryUID, streamUID := peercred.UIDInterceptor(uint32(os.Getuid()), d.log)
-	g := d.guard
-	srv := grpc.NewServer(
+	unaryConn, streamConn := peercred.ConnInterceptors(refuseConn)
+	g, u := d.guard, newUsage(d.clock)
+	srv := grpc.NewServer(append(serverLimits(),
 		grpc.Creds(peercred.TransportCredentials()),
-		grpc.ChainUnaryInterceptor(g.auditUnary, unaryUID, g.policyUnary),
-		grpc.ChainStreamInterceptor(g.auditStream, streamUID, g.policyStream),
-	)
+		grpc.ChainUnaryInterceptor(g.auditUnary, unaryConn, unaryUID, shapeUnary, g.policyUnary, u.unary),
+		grpc.ChainStreamInterceptor(g.auditStream, streamConn, streamUID, shapeStream, g.policyStream, u.stream),
+	)...)
 	xaadv1.RegisterXaadServiceServer(srv, &service{b: d.broker, started: d.clock.Now(), version: d.opts.Version, warnings: d.store.warnings})
 	hs := newHealthServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
@@ -79,7 +82,8 @@ func listen(path string) (net.Listener, bool, error) {
 // is left (streams) is cut.
 func (d *Daemon) serve(ctx context.Context) error {
 	served := make(chan error, 1)
-	go func() { served <- d.srv.Serve(peercred.Listener{Listener: d.ln, Logger: d.log}) }()
+	ln := peercred.Listener{Listener: d.ln, Logger: d.log, Limiter: peercred.NewLimiter(connLimits())}
+	go func() { served <- d.srv.Serve(ln) }()
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,8 +87,9 @@ func (s *service) Status(context.Context, *xaadv1.StatusRequest) (*xaadv1.Status
 		StartedAt: timestamppb.New(s.started),
 		Warnings:  s.warnings,
 	}
-	for _, si := range s.b.Servers() {
-		resp.Servers = append(resp.Servers, serverProto(si))
+	resp.Servers, resp.ServersOmitted = listServers(s.b.Servers())
+	if resp.ServersOmitted > 0 {
+		resp.Warnings = append(slices.Clip(s.warnings), omittedWarning(resp.ServersOmitted))
 	}
 	return resp, nil
 }
@@ -115,9 +117,7 @@ func (s *service) RemoveServer(ctx context.Context, req *xaadv1.RemoveServerRequ
 
 func (s *service) ListServers(context.Context, *xaadv1.ListServersRequest) (*xaadv1.ListServersResponse, error) {
 	resp := &xaadv1.ListServersResponse{}
-	for _, si := range s.b.Servers() {
-		resp.Servers = append(resp.Servers, serverProto(si))
-	}
+	resp.Servers, resp.ServersOmitted = listServers(s.b.Servers())
 	return resp, nil
 }
 

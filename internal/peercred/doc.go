@@ -13,6 +13,11 @@
 //	)
 //	srv.Serve(peercred.Listener{Listener: ln, Logger: logger})
 //
+// A [Limiter] in the Listener bounds the connections held open, per process,
+// for other uids and in total, at accept time before the process is pinned
+// (see [Limits]); [ConnInterceptors] then tell a refused caller why and keep
+// busy connections from being closed to make room.
+//
 // Handlers read the caller with [FromContext]. A client dialing with
 // [TransportCredentials] learns the server's credentials the same way (pass
 // grpc.Peer to a call), so it can check the daemon runs as its own user.

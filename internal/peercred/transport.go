@@ -17,8 +17,14 @@ type AuthInfo struct {
 	credentials.CommonAuthInfo
 	Cred Cred
 	// Process is the server's view of the calling process (nil on the
-	// client side, which learns only the server's Cred).
+	// client side, which learns only the server's Cred, and for a refused
+	// connection, which is never pinned).
 	Process *Process
+	// Refusal says why the [Listener]'s Limiter refused this connection;
+	// nil when it was admitted. [ConnInterceptors] fail every call on it.
+	Refusal *LimitError
+
+	conn *conn // the server side's connection, for ConnInterceptors
 }
 
 // AuthType implements credentials.AuthInfo.
@@ -61,7 +67,15 @@ func (t transport) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, 
 		return nil, nil, errNotWrapped
 	}
 	ai := authInfo(pc.cred)
+	ai.conn = pc
+	if pc.refusal != nil {
+		ai.Refusal = pc.refusal
+		return c, ai, nil
+	}
 	ai.Process = identify(pc.proc, pc.cred.PID, t.cache)
+	if pc.slot != nil {
+		pc.lim.identified(pc.slot)
+	}
 	return c, ai, nil
 }
 

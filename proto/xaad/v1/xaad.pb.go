@@ -20,6 +20,16 @@
 // carries token material (access tokens, ID tokens, refresh tokens or
 // assertions).
 //
+// Limits: every request and every connection is bounded, and a request over
+// a bound is refused with a message naming the bound; docs/limits.md lists
+// them all with their values. In short: a request message is at most
+// 128 KiB and a reply at most 4 MiB; a URL at most 4096 bytes; at most 32
+// scopes of at most 256 bytes each; a process may hold 8 connections, all
+// callers together 128, idle ones are closed after 2 minutes; 16 calls at
+// once per connection. Shape limits (a URL too long) answer
+// REASON_INVALID_ARGUMENT; usage limits (too many connections, streams,
+// forced refreshes or scope sets) answer REASON_LIMIT_EXCEEDED.
+//
 // Compatibility: this package is additive only. Never reuse or renumber a
 // field; mark removed fields and enum values `reserved`.
 
@@ -91,6 +101,10 @@ const (
 	// The request needs something the IdP or AS does not support (for example
 	// device flow without a device authorization endpoint). Code UNIMPLEMENTED.
 	Reason_REASON_UNSUPPORTED Reason = 13
+	// The caller reached one of the daemon's usage limits (connections per
+	// process or in total, streams, forced refreshes, scope sets per server); the message names the limit and its value. Retry later or
+	// use less. Code RESOURCE_EXHAUSTED.
+	Reason_REASON_LIMIT_EXCEEDED Reason = 14
 )
 
 // Enum value maps for Reason.
@@ -110,6 +124,7 @@ var (
 		11: "REASON_SERVER_NOT_FOUND",
 		12: "REASON_LOGIN_IN_PROGRESS",
 		13: "REASON_UNSUPPORTED",
+		14: "REASON_LIMIT_EXCEEDED",
 	}
 	Reason_value = map[string]int32{
 		"REASON_UNSPECIFIED":          0,
@@ -126,6 +141,7 @@ var (
 		"REASON_SERVER_NOT_FOUND":     11,
 		"REASON_LOGIN_IN_PROGRESS":    12,
 		"REASON_UNSUPPORTED":          13,
+		"REASON_LIMIT_EXCEEDED":       14,
 	}
 )
 
@@ -545,17 +561,23 @@ func (WatchEventKind) EnumDescriptor() ([]byte, []int) {
 type GetTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The MCP server URL, as a client would connect to it
-	// (e.g. "https://mcp.tools.example/mcp"). Required.
+	// (e.g. "https://mcp.tools.example/mcp"). Required; at most 4096 bytes.
 	Resource string `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
 	// Scopes to request. Empty means the configured scopes for the server, or
-	// else the scopes its protected resource metadata advertises.
+	// else the scopes its protected resource metadata advertises. At most 32,
+	// each at most 256 bytes. One process may use at most 8 different scope
+	// sets per server within an hour (REASON_LIMIT_EXCEEDED beyond).
 	Scopes []string `protobuf:"bytes,2,rep,name=scopes,proto3" json:"scopes,omitempty"`
 	// The returned token must stay valid at least this long. A cached token
 	// that expires sooner makes the call wait for a refresh. Unset or zero
 	// means any unexpired token.
 	MinValidFor *durationpb.Duration `protobuf:"bytes,3,opt,name=min_valid_for,json=minValidFor,proto3" json:"min_valid_for,omitempty"`
 	// Obtain a new token from the network even if a cached one is valid, for
-	// example after the MCP server rejected the cached one with 401.
+	// example after the MCP server rejected the cached one with 401. Forced
+	// refreshes of one token are coalesced: a forced request while another
+	// runs, or within 10 s after one fetched a token, gets that token. A
+	// process may make at most 10 forced refreshes that reach the network in
+	// a row, then one per 6 s (REASON_LIMIT_EXCEEDED beyond).
 	ForceRefresh  bool `protobuf:"varint,4,opt,name=force_refresh,json=forceRefresh,proto3" json:"force_refresh,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -769,9 +791,9 @@ type GetAssertionRequest struct {
 	//	*GetAssertionRequest_Audience
 	Target isGetAssertionRequest_Target `protobuf_oneof:"target"`
 	// With `audience`: the resource parameter to put in the token exchange.
-	// Ignored with `resource`.
+	// Ignored with `resource`. At most 4096 bytes.
 	ResourceHint string `protobuf:"bytes,3,opt,name=resource_hint,json=resourceHint,proto3" json:"resource_hint,omitempty"`
-	// Scopes to request in the ID-JAG.
+	// Scopes to request in the ID-JAG; at most 32, each at most 256 bytes.
 	Scopes        []string `protobuf:"bytes,4,rep,name=scopes,proto3" json:"scopes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -853,11 +875,13 @@ type isGetAssertionRequest_Target interface {
 type GetAssertionRequest_Resource struct {
 	// An MCP server URL. The daemon discovers its authorization server and
 	// uses the validated issuer as audience and the PRM resource as resource.
+	// At most 4096 bytes.
 	Resource string `protobuf:"bytes,1,opt,name=resource,proto3,oneof"`
 }
 
 type GetAssertionRequest_Audience struct {
 	// An authorization server issuer, used as the audience byte for byte.
+	// At most 4096 bytes.
 	Audience string `protobuf:"bytes,2,opt,name=audience,proto3,oneof"`
 }
 
@@ -948,10 +972,14 @@ func (x *GetAssertionResponse) GetScopes() []string {
 }
 
 // WatchTokensRequest selects which servers to watch.
+// A process may hold at most 16 streams (WatchTokens, Login, health Watch
+// and reflection together), all callers together 64
+// (REASON_LIMIT_EXCEEDED beyond). Each stream buffers at most 64 events;
+// a reader that falls further behind gets RESYNC.
 type WatchTokensRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// MCP server URLs to watch. Empty means every server, including ones added
-	// while the stream is open.
+	// while the stream is open. At most 64 URLs of at most 4096 bytes each.
 	Resources []string `protobuf:"bytes,1,rep,name=resources,proto3" json:"resources,omitempty"`
 	// Whether to include the token itself in REFRESHED and SNAPSHOT events.
 	// Without it the stream carries no token material.
@@ -1111,7 +1139,7 @@ type StatusResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The enterprise sign-in.
 	Identity *Identity `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
-	// Every known server, sorted by URL.
+	// Every known server, sorted by URL, up to the bound of servers_omitted.
 	Servers []*ServerStatus `protobuf:"bytes,2,rep,name=servers,proto3" json:"servers,omitempty"`
 	// The daemon's version string.
 	Version string `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
@@ -1119,9 +1147,12 @@ type StatusResponse struct {
 	StartedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	// Problems a person should know about (for example config warnings), one
 	// sentence each.
-	Warnings      []string `protobuf:"bytes,5,rep,name=warnings,proto3" json:"warnings,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Warnings []string `protobuf:"bytes,5,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// How many servers are left out of `servers`: a reply lists at most 256
+	// servers and 1 MiB of them (a warning then says so too).
+	ServersOmitted uint32 `protobuf:"varint,6,opt,name=servers_omitted,json=serversOmitted,proto3" json:"servers_omitted,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *StatusResponse) Reset() {
@@ -1187,6 +1218,13 @@ func (x *StatusResponse) GetWarnings() []string {
 		return x.Warnings
 	}
 	return nil
+}
+
+func (x *StatusResponse) GetServersOmitted() uint32 {
+	if x != nil {
+		return x.ServersOmitted
+	}
+	return 0
 }
 
 // Identity describes the enterprise sign-in without any token material.
@@ -1576,12 +1614,13 @@ type LoginRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// How to sign in. Required.
 	Mode LoginMode `protobuf:"varint,1,opt,name=mode,proto3,enum=xaad.v1.LoginMode" json:"mode,omitempty"`
-	// IMPORT only: the ID token to import. Secret.
+	// IMPORT only: the ID token to import. Secret; at most 64 KiB.
 	IdToken string `protobuf:"bytes,2,opt,name=id_token,json=idToken,proto3" json:"id_token,omitempty"`
-	// IMPORT only, optional: an IdP refresh token to import with it. Secret.
+	// IMPORT only, optional: an IdP refresh token to import with it. Secret;
+	// at most 16 KiB.
 	RefreshToken string `protobuf:"bytes,3,opt,name=refresh_token,json=refreshToken,proto3" json:"refresh_token,omitempty"`
 	// Scopes to request from the IdP in addition to the configured ones
-	// (BROWSER and DEVICE).
+	// (BROWSER and DEVICE); at most 32, each at most 256 bytes.
 	ExtraScopes []string `protobuf:"bytes,4,rep,name=extra_scopes,json=extraScopes,proto3" json:"extra_scopes,omitempty"`
 	// BROWSER only: the daemon must not try to launch a browser itself; the
 	// client shows the open_url event to the user instead.
@@ -2092,9 +2131,10 @@ func (x *LogoutResponse) GetRevoked() bool {
 // AddServerRequest registers an MCP server.
 type AddServerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The MCP server URL. Required.
+	// The MCP server URL. Required; at most 4096 bytes.
 	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
-	// Scopes to request; empty means those the server advertises.
+	// Scopes to request; empty means those the server advertises. At most 32,
+	// each at most 256 bytes.
 	Scopes []string `protobuf:"bytes,2,rep,name=scopes,proto3" json:"scopes,omitempty"`
 	// Refresh the token in the background even when idle.
 	KeepWarm      bool `protobuf:"varint,3,opt,name=keep_warm,json=keepWarm,proto3" json:"keep_warm,omitempty"`
@@ -2202,7 +2242,7 @@ func (x *AddServerResponse) GetServer() *ServerStatus {
 // RemoveServerRequest forgets a user-added MCP server.
 type RemoveServerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The MCP server URL, as added. Required.
+	// The MCP server URL, as added. Required; at most 4096 bytes.
 	Url           string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2322,10 +2362,12 @@ func (*ListServersRequest) Descriptor() ([]byte, []int) {
 // ListServersResponse lists every known server.
 type ListServersResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The servers, sorted by URL.
-	Servers       []*ServerStatus `protobuf:"bytes,1,rep,name=servers,proto3" json:"servers,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The servers, sorted by URL; at most 256 of them and 1 MiB.
+	Servers []*ServerStatus `protobuf:"bytes,1,rep,name=servers,proto3" json:"servers,omitempty"`
+	// How many servers are left out of `servers` by that bound.
+	ServersOmitted uint32 `protobuf:"varint,2,opt,name=servers_omitted,json=serversOmitted,proto3" json:"servers_omitted,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ListServersResponse) Reset() {
@@ -2363,6 +2405,13 @@ func (x *ListServersResponse) GetServers() []*ServerStatus {
 		return x.Servers
 	}
 	return nil
+}
+
+func (x *ListServersResponse) GetServersOmitted() uint32 {
+	if x != nil {
+		return x.ServersOmitted
+	}
+	return 0
 }
 
 var File_xaad_v1_xaad_proto protoreflect.FileDescriptor
@@ -2410,14 +2459,15 @@ const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\x0e2\x17.xaad.v1.WatchEventKindR\x04kind\x12-\n" +
 	"\x06server\x18\x02 \x01(\v2\x15.xaad.v1.ServerStatusR\x06server\x12/\n" +
 	"\x05token\x18\x03 \x01(\v2\x19.xaad.v1.GetTokenResponseR\x05token\"\x0f\n" +
-	"\rStatusRequest\"\xe1\x01\n" +
+	"\rStatusRequest\"\x8a\x02\n" +
 	"\x0eStatusResponse\x12-\n" +
 	"\bidentity\x18\x01 \x01(\v2\x11.xaad.v1.IdentityR\bidentity\x12/\n" +
 	"\aservers\x18\x02 \x03(\v2\x15.xaad.v1.ServerStatusR\aservers\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x129\n" +
 	"\n" +
 	"started_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12\x1a\n" +
-	"\bwarnings\x18\x05 \x03(\tR\bwarnings\"\xc5\x02\n" +
+	"\bwarnings\x18\x05 \x03(\tR\bwarnings\x12'\n" +
+	"\x0fservers_omitted\x18\x06 \x01(\rR\x0eserversOmitted\"\xc5\x02\n" +
 	"\bIdentity\x12\x16\n" +
 	"\x06issuer\x18\x01 \x01(\tR\x06issuer\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x12I\n" +
@@ -2496,9 +2546,10 @@ const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"\x13RemoveServerRequest\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\"\x16\n" +
 	"\x14RemoveServerResponse\"\x14\n" +
-	"\x12ListServersRequest\"F\n" +
+	"\x12ListServersRequest\"o\n" +
 	"\x13ListServersResponse\x12/\n" +
-	"\aservers\x18\x01 \x03(\v2\x15.xaad.v1.ServerStatusR\aservers*\xfa\x02\n" +
+	"\aservers\x18\x01 \x03(\v2\x15.xaad.v1.ServerStatusR\aservers\x12'\n" +
+	"\x0fservers_omitted\x18\x02 \x01(\rR\x0eserversOmitted*\x95\x03\n" +
 	"\x06Reason\x12\x16\n" +
 	"\x12REASON_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15REASON_LOGIN_REQUIRED\x10\x01\x12\x1d\n" +
@@ -2514,7 +2565,8 @@ const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"\x12\x1b\n" +
 	"\x17REASON_SERVER_NOT_FOUND\x10\v\x12\x1c\n" +
 	"\x18REASON_LOGIN_IN_PROGRESS\x10\f\x12\x16\n" +
-	"\x12REASON_UNSUPPORTED\x10\r*u\n" +
+	"\x12REASON_UNSUPPORTED\x10\r\x12\x19\n" +
+	"\x15REASON_LIMIT_EXCEEDED\x10\x0e*u\n" +
 	"\vTokenSource\x12\x1c\n" +
 	"\x18TOKEN_SOURCE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13TOKEN_SOURCE_MEMORY\x10\x01\x12\x15\n" +

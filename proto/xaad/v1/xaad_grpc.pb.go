@@ -20,6 +20,16 @@
 // carries token material (access tokens, ID tokens, refresh tokens or
 // assertions).
 //
+// Limits: every request and every connection is bounded, and a request over
+// a bound is refused with a message naming the bound; docs/limits.md lists
+// them all with their values. In short: a request message is at most
+// 128 KiB and a reply at most 4 MiB; a URL at most 4096 bytes; at most 32
+// scopes of at most 256 bytes each; a process may hold 8 connections, all
+// callers together 128, idle ones are closed after 2 minutes; 16 calls at
+// once per connection. Shape limits (a URL too long) answer
+// REASON_INVALID_ARGUMENT; usage limits (too many connections, streams,
+// forced refreshes or scope sets) answer REASON_LIMIT_EXCEEDED.
+//
 // Compatibility: this package is additive only. Never reuse or renumber a
 // field; mark removed fields and enum values `reserved`.
 

@@ -1,0 +1,61 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+// docs/limits.md states every limit with the value the code enforces.
+func TestLimitsDocumented(t *testing.T) {
+	raw, err := os.ReadFile("../docs/limits.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	kib := func(n int) string { return fmt.Sprintf("%d KiB", n>>10) }
+	mib := func(n int) string { return fmt.Sprintf("%d MiB", n>>20) }
+	rows := map[string]string{
+		"request message":                   kib(maxRequestBytes),
+		"request headers":                   kib(maxHeaderBytes),
+		"URL length":                        fmt.Sprintf("%d bytes", maxURLBytes),
+		"scopes per request":                fmt.Sprint(maxScopes),
+		"scope length":                      fmt.Sprintf("%d bytes", maxScopeBytes),
+		"URLs per WatchTokens stream":       fmt.Sprint(maxWatchResources),
+		"imported ID token":                 kib(maxIDTokenBytes),
+		"imported refresh token":            kib(maxRefreshTokenBytes),
+		"reply message":                     mib(maxReplyBytes),
+		"servers listed":                    fmt.Sprint(maxListedServers),
+		"bytes of servers listed":           mib(maxListedBytes),
+		"connections per process":           fmt.Sprint(maxConnsPerProcess),
+		"connections of other users":        fmt.Sprint(maxConnsOtherUIDs),
+		"connections in total":              fmt.Sprint(maxConns),
+		"refused connections kept open":     fmt.Sprint(maxRefusedConns),
+		"calls at once per connection":      fmt.Sprint(maxStreamsPerConn),
+		"idle connection":                   fmt.Sprintf("%d minutes", int(connIdle.Minutes())),
+		"handshake":                         fmt.Sprintf("%d s", int(handshakeTimeout.Seconds())),
+		"flow-control window":               kib(windowBytes),
+		"streams per process":               fmt.Sprint(maxStreamsPerProcess),
+		"streams in total":                  fmt.Sprint(maxStreams),
+		"forced refresh coalescing":         fmt.Sprintf("%d s", int(forceWindow.Seconds())),
+		"forced refreshes per process":      fmt.Sprintf("%d, then 1 per %d s", forceBurst, int(forceEvery.Seconds())),
+		"scope sets per process and server": fmt.Sprint(maxScopeSetsPerServer),
+		"callers tracked":                   fmt.Sprint(maxTrackedCallers),
+		"forced refreshes tracked":          fmt.Sprint(maxTrackedForces),
+	}
+	for label, value := range rows {
+		if want := "| " + label + " | " + value + " |"; !strings.Contains(doc, want) {
+			t.Errorf("docs/limits.md lacks the row %q", want)
+		}
+	}
+	for _, want := range []string{
+		fmt.Sprintf("each for at most %d s", int(refusedLinger.Seconds())),
+		fmt.Sprintf("a set unused for %d hour no longer counts", int(scopeSetIdle.Hours())),
+		fmt.Sprintf("within %d s after one fetched a token", int(forceWindow.Seconds())),
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("docs/limits.md lacks %q", want)
+		}
+	}
+}
