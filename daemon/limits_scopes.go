@@ -34,8 +34,8 @@ func newScopeQuota(c clock.Clock) *scopeQuota {
 // use records that caller asks server for scopes (a scopeSet), or refuses
 // a set beyond the bound.
 func (q *scopeQuota) use(caller callerID, server string, scopes []string) error {
-	k := callerServer{caller: caller, server: maphash.String(q.seed, server)}
-	set := maphash.String(q.seed, strings.Join(scopes, " "))
+	k := callerServer{caller: caller, server: q.hash(server)}
+	set := q.hash(strings.Join(scopes, " "))
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.clock.Now()
@@ -59,6 +59,8 @@ func (q *scopeQuota) use(caller callerID, server string, scopes []string) error 
 	sets[set] = now
 	return nil
 }
+
+func (q *scopeQuota) hash(s string) uint64 { return maphash.String(q.seed, s) }
 
 // pruneLocked forgets callers whose every set is idle, then, if that was
 // not enough, the one used longest ago.
