@@ -26,8 +26,6 @@ func serverLimits() []grpc.ServerOption {
 		grpc.ConnectionTimeout(handshakeTimeout),
 		grpc.StaticStreamWindowSize(windowBytes),
 		grpc.StaticConnWindowSize(windowBytes),
-		// Idle connections give their write buffer back.
-		grpc.SharedWriteBuffer(true),
 	}
 }
 

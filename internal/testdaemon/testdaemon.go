@@ -3,8 +3,9 @@
 // package's examples, the TypeScript SDK test): a testbed, a daemon on a
 // Unix socket in a short temporary directory, and an imported ID token.
 //
-// It is test support: it imports the daemon, so only tests and
-// internal/cmd/xaad-testenv may import it, never xaactl or package client.
+// It is test support: it imports the daemon, so only tests,
+// internal/cmd/xaad-testenv and internal/hostile may import it, never
+// xaactl or package client.
 package testdaemon
 
 import (
@@ -137,16 +138,36 @@ func (e *Env) Close() error {
 // config writes the client secrets to 0600 files and returns the daemon's
 // configuration for tb.
 func config(dir string, tb *testbed.Testbed) (*daemon.FileConfig, error) {
+	text, err := configText(dir, tb)
+	if err != nil {
+		return nil, err
+	}
+	return daemon.ParseConfig([]byte(text))
+}
+
+// WriteConfig writes a configuration file for a daemon that uses tb, with
+// its client secrets and data key in dir, for tests that run the built
+// `xaad run --config` (internal/hostile). It returns the file's path.
+func WriteConfig(dir string, tb *testbed.Testbed) (string, error) {
+	text, err := configText(dir, tb)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "config.toml")
+	return path, os.WriteFile(path, []byte(text), 0o600)
+}
+
+func configText(dir string, tb *testbed.Testbed) (string, error) {
 	o := tb.Options()
 	idpSecret, asSecret := filepath.Join(dir, "idp"), filepath.Join(dir, "as")
 	for p, s := range map[string]string{idpSecret: o.IdPClient.Secret, asSecret: o.ASClient.Secret} {
 		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
 	// The data key lives in the run's own folder, never in the user's
 	// ~/.config: tests must not touch the real home.
-	return daemon.ParseConfig(fmt.Appendf(nil, `
+	return fmt.Sprintf(`
 [daemon]
 key_provider = "file"
 key_file = %q
@@ -158,5 +179,5 @@ client_secret_file = %q
 issuer = %q
 client_id = %q
 client_secret_file = %q
-`, filepath.Join(dir, "data.key"), tb.IdP.Issuer(), o.IdPClient.ID, idpSecret, tb.AS.Issuer(), o.ASClient.ID, asSecret))
+`, filepath.Join(dir, "data.key"), tb.IdP.Issuer(), o.IdPClient.ID, idpSecret, tb.AS.Issuer(), o.ASClient.ID, asSecret), nil
 }
