@@ -16,8 +16,8 @@ import (
 // bound, a thousand scopes, and Status all along.
 func hugeRequests() *Attack {
 	return &Attack{
-		Name:  "huge-requests",
-		What:  "GetToken and AddServer with 4 MiB and 5 KiB URLs and 1,000 scopes from 16 callers at once, and Status",
+		Name:     "huge-requests",
+		What:     "GetToken and AddServer with 4 MiB and 5 KiB URLs and 1,000 scopes from 16 callers at once, and Status",
 		Procs:    2,
 		Duration: 3 * time.Second,
 		Run: func(e *Env) *Outcome {

@@ -34,4 +34,3 @@ func (l tlog) Write(p []byte) (int, error) {
 	l.t.Log(string(p))
 	return len(p), nil
 }
-
