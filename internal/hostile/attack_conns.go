@@ -20,8 +20,8 @@ import (
 func idleConnections() *Attack {
 	return &Attack{
 		Name:     "idle-connections",
-		What:     "18 processes each hold 6 idle gRPC connections and 2 silent ones, try a 9th, and reconnect whatever is closed",
-		Procs:    connsTotal/connsPerProcess + 2,
+		What:     "20 processes each hold 6 idle gRPC connections and 2 silent ones, try a 9th, and reconnect whatever is closed",
+		Procs:    connsTotal/connsPerProcess + 4,
 		Duration: 4 * time.Second,
 		Run: func(e *Env) *Outcome {
 			o := newOutcome()

@@ -18,11 +18,9 @@ func forceFlood() *Attack {
 		Procs:    2,
 		Duration: 20 * time.Second,
 		Run: func(e *Env) *Outcome {
-			o := newOutcome()
-			rpc, closeConn := api(e)
-			defer closeConn()
-			ctx, cancel := untilCtx(e)
-			defer cancel()
+			ss := newSession(e)
+			defer ss.end()
+			o, rpc, ctx := ss.o, ss.rpc, ss.ctx
 			var mu sync.Mutex
 			left, tokens := e.scale(500), map[string]bool{}
 			workers(e, 20, func(int, int) bool {
@@ -70,11 +68,9 @@ func scopeSets() *Attack {
 		Procs:    2,
 		Duration: 20 * time.Second,
 		Run: func(e *Env) *Outcome {
-			o := newOutcome()
-			rpc, closeConn := api(e)
-			defer closeConn()
-			ctx, cancel := untilCtx(e)
-			defer cancel()
+			ss := newSession(e)
+			defer ss.end()
+			o, rpc, ctx := ss.o, ss.rpc, ss.ctx
 			for i := range e.scale(100) {
 				if e.over() {
 					break

@@ -21,11 +21,9 @@ func hugeRequests() *Attack {
 		Procs:    2,
 		Duration: 3 * time.Second,
 		Run: func(e *Env) *Outcome {
-			o := newOutcome()
-			rpc, closeConn := api(e)
-			defer closeConn()
-			ctx, cancel := untilCtx(e)
-			defer cancel()
+			ss := newSession(e)
+			defer ss.end()
+			o, rpc, ctx := ss.o, ss.rpc, ss.ctx
 			huge := "https://mcp.example/" + strings.Repeat("a", 4<<20)
 			long := e.MCP + "/" + strings.Repeat("a", 5000)
 			var many []string

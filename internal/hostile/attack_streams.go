@@ -49,10 +49,8 @@ func unreadStreams() *Attack {
 				}
 				o.okOrLimit(err, "stream")
 			}
-			rpc, closeConn := api(e)
-			defer closeConn()
 			for !e.over() {
-				_, err := rpc.GetToken(ctx, &xaadv1.GetTokenRequest{Resource: e.MCP, ForceRefresh: true})
+				_, err := conns[0].api.GetToken(ctx, &xaadv1.GetTokenRequest{Resource: e.MCP, ForceRefresh: true})
 				if err != nil && !e.over() {
 					o.okOrLimit(err, "forced refresh")
 				}

@@ -65,10 +65,19 @@ func untilCtx(e *Env) (context.Context, context.CancelFunc) {
 	return context.WithDeadline(context.Background(), e.Until)
 }
 
-// api is the xaad API on a new connection.
-func api(e *Env) (xaadv1.XaadServiceClient, func()) {
+// session is what most attackers start with: an outcome to fill, the API
+// on a connection of their own, and a context that ends with the phase.
+type session struct {
+	o   *Outcome
+	rpc xaadv1.XaadServiceClient
+	ctx context.Context
+	end func()
+}
+
+func newSession(e *Env) *session {
 	cc := dial(e)
-	return xaadv1.NewXaadServiceClient(cc), func() { cc.Close() }
+	ctx, cancel := untilCtx(e)
+	return &session{o: newOutcome(), rpc: xaadv1.NewXaadServiceClient(cc), ctx: ctx, end: func() { cancel(); cc.Close() }}
 }
 
 // workers runs f on n goroutines until the phase ends or f says stop.

@@ -75,7 +75,7 @@ func startTarget(xaad string) (_ *Target, err error) {
 	if err := t.awaitReady(); err != nil {
 		return nil, err
 	}
-	return t, t.login()
+	return t, testdaemon.Login(t.Socket, tb)
 }
 
 // awaitReady polls until the daemon answers Status: it has no readiness
@@ -104,22 +104,6 @@ func (t *Target) awaitReady() error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func (t *Target) login() error {
-	idt, err := t.TB.IdP.MintIDToken(testbed.IDTokenOptions{})
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, t.Socket)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_, err = c.LoginImport(ctx, idt, "")
-	return err
 }
 
 // Log returns the daemon's log so far (the end of it, when long).

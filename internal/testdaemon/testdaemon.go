@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/xaad-dev/xaad/client"
 	"github.com/xaad-dev/xaad/daemon"
@@ -108,13 +109,18 @@ func (e *Env) serve() error {
 }
 
 // Login imports a fresh ID token from the testbed's IdP.
-func (e *Env) Login() error {
-	idt, err := e.TB.IdP.MintIDToken(testbed.IDTokenOptions{})
+func (e *Env) Login() error { return Login(e.Socket, e.TB) }
+
+// Login signs the daemon at socket in with a fresh ID token from tb's IdP,
+// for tests that run a daemon of their own (internal/hostile).
+func Login(socket string, tb *testbed.Testbed) error {
+	idt, err := tb.IdP.MintIDToken(testbed.IDTokenOptions{})
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
-	c, err := client.Dial(ctx, e.Socket)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, socket)
 	if err != nil {
 		return err
 	}
