@@ -31,8 +31,15 @@ type handle struct {
 	exeDev       uint64
 	exeIno       uint64
 	err          error
-	closeOnce    sync.Once
+	// mu keeps close from releasing the descriptors while a check reads
+	// through them: a closed descriptor's number is soon another's (a
+	// new connection's pin), and must never be read as this caller's.
+	mu     sync.RWMutex
+	closed bool
 }
+
+// errClosed is Alive's answer once the connection, and its pin, closed.
+var errClosed = errors.New("the caller's connection has closed")
 
 // pin runs in Accept: a few syscalls, no hashing.
 func pin(sockfd int, pid int32) *handle {
@@ -80,6 +87,15 @@ func (h *handle) alive() error {
 	if h == nil || h.dirfd < 0 {
 		return errors.New("caller not identified")
 	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.aliveLocked()
+}
+
+func (h *handle) aliveLocked() error {
+	if h.closed {
+		return errClosed
+	}
 	if err := h.signal0(); err != nil {
 		return err
 	}
@@ -101,13 +117,17 @@ func (h *handle) alive() error {
 }
 
 func (h *handle) close() {
-	h.closeOnce.Do(func() {
-		for _, fd := range []int{h.pidfd, h.dirfd} {
-			if fd >= 0 {
-				unix.Close(fd)
-			}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	h.closed = true
+	for _, fd := range []int{h.pidfd, h.dirfd} {
+		if fd >= 0 {
+			unix.Close(fd)
 		}
-	})
+	}
 }
 
 // identify reads the executable's path and hash through the pin, then
@@ -119,10 +139,15 @@ func identify(h *handle, pid int32, cache *hashCache) *Process {
 		p.Err = h.err
 		return p
 	}
-	exe, sum, err := readExe(h, cache)
-	if err == nil {
-		err = h.alive()
+	h.mu.RLock()
+	exe, sum, err := "", "", errClosed
+	if !h.closed {
+		exe, sum, err = readExe(h, cache)
 	}
+	if err == nil {
+		err = h.aliveLocked()
+	}
+	h.mu.RUnlock()
 	if err != nil {
 		p.Err = err
 		return p

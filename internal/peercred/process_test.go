@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/xaad-dev/xaad/internal/peercred"
@@ -128,5 +129,42 @@ func TestProcessExitedBeforeIdentified(t *testing.T) {
 	}
 	if err := p.Alive(); !errors.Is(err, peercred.ErrExited) {
 		t.Fatalf("Alive = %v", err)
+	}
+}
+
+// Once its connection closes, a caller's pin answers "closed": its
+// descriptors were released, and their numbers may already be another
+// connection's.
+func TestProcessAfterConnectionClosed(t *testing.T) {
+	exe, _ := copyExe(t)
+	dir := shortDir(t)
+	path := filepath.Join(dir, "s")
+	ln := peercred.Listener{Listener: listenUnix(t, path)}
+	t.Cleanup(func() { ln.Close() })
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), connectEnv+"="+path)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ai, err := peercred.TransportCredentials().ServerHandshake(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ai.(peercred.AuthInfo).Process
+	if err := p.Alive(); err != nil {
+		t.Fatalf("Alive while connected: %v", err)
+	}
+	c.Close()
+	if err := p.Alive(); err == nil || !strings.Contains(err.Error(), "connection has closed") {
+		t.Fatalf("Alive after the connection closed = %v", err)
 	}
 }
