@@ -52,7 +52,7 @@ func TestLimitsDocumented(t *testing.T) {
 	for _, want := range []string{
 		fmt.Sprintf("each for at most %d s", int(refusedLinger.Seconds())),
 		fmt.Sprintf("a set unused for %d hour no longer counts", int(scopeSetIdle.Hours())),
-		fmt.Sprintf("within %d s after one fetched a token", int(forceWindow.Seconds())),
+		fmt.Sprintf("within %d s after a\nforced refresh fetched a token", int(forceWindow.Seconds())),
 	} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("docs/limits.md lacks %q", want)

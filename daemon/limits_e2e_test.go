@@ -178,31 +178,36 @@ func pins(t *testing.T) int {
 }
 
 var (
-	holdOnce sync.Once
-	holdBin  string
-	holdErr  error
+	programsMu sync.Mutex
+	programs   = map[string]string{}
 )
+
+// testProgram builds ./testdata/name once per test run and returns it.
+func testProgram(t *testing.T, name string) string {
+	t.Helper()
+	programsMu.Lock()
+	defer programsMu.Unlock()
+	if bin, ok := programs[name]; ok {
+		return bin
+	}
+	dir, err := os.MkdirTemp("", "xprog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, name)
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/"+name).CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	programs[name] = bin
+	return bin
+}
 
 // holder runs testdata/hold against sock: a process of its own that holds
 // conns connections with streams health Watch streams each. It returns what
 // the holder said; the holder lets go when the test ends.
 func holder(t *testing.T, sock string, conns, streams int) string {
 	t.Helper()
-	holdOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "xhold")
-		if err != nil {
-			holdErr = err
-			return
-		}
-		holdBin = filepath.Join(dir, "hold")
-		if out, err := exec.Command("go", "build", "-o", holdBin, "./testdata/hold").CombinedOutput(); err != nil {
-			holdErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if holdErr != nil {
-		t.Fatal(holdErr)
-	}
-	cmd := exec.Command(holdBin, sock, fmt.Sprint(conns), fmt.Sprint(streams))
+	cmd := exec.Command(testProgram(t, "hold"), sock, fmt.Sprint(conns), fmt.Sprint(streams))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

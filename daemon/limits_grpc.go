@@ -65,20 +65,31 @@ func (u *usage) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h g
 	if err := u.scopes.use(caller, r.GetResource(), scopes); err != nil {
 		return nil, err
 	}
-	if !r.GetForceRefresh() {
-		return h(ctx, req)
+	key := r.GetResource() + "\x00" + strings.Join(scopes, " ")
+	token := ""
+	call := func(req *xaadv1.GetTokenRequest) (any, error) {
+		resp, err := h(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		token = resp.(*xaadv1.GetTokenResponse).GetAccessToken()
+		u.force.handedOut(caller, key, token)
+		return resp, nil
 	}
-	force, done, err := u.force.admit(ctx, caller, r.GetResource()+"\x00"+strings.Join(scopes, " "))
+	if !r.GetForceRefresh() {
+		return call(r)
+	}
+	force, done, err := u.force.admit(ctx, caller, key)
 	if err != nil {
 		return nil, err
 	}
 	if !force {
 		plain := proto.CloneOf(r)
 		plain.ForceRefresh = false
-		return h(ctx, plain)
+		return call(plain)
 	}
-	resp, err := h(ctx, req)
-	done(err)
+	resp, err := call(r)
+	done(token, err)
 	return resp, err
 }
 

@@ -63,10 +63,11 @@ func TestStreamCount(t *testing.T) {
 	}
 }
 
-// A forced request while another forced refresh of its token runs, or
-// just after it fetched a token, is served that token; after a failed one,
-// the next forces.
-func TestForceGateJoinsAndRetriesAfterFailure(t *testing.T) {
+// A forced request while another forced refresh of its token runs waits
+// and is served its token; so is one just after, from a caller not handed
+// that token yet; a caller that was handed it forces, and after a failed
+// one, anybody forces.
+func TestForceGate(t *testing.T) {
 	clk := clock.NewFake(time.Now())
 	g := newForceGate(clk)
 	a, b := callerID{pid: 1}, callerID{pid: 2}
@@ -76,28 +77,39 @@ func TestForceGateJoinsAndRetriesAfterFailure(t *testing.T) {
 	}
 	joined := make(chan bool)
 	go func() {
-		// Whether this arrives before or after done, it must not force.
+		// Whether this arrives before or after done, it must not force:
+		// b was never handed the new token.
 		f, _, err := g.admit(context.Background(), b, "k")
 		joined <- f || err != nil
 	}()
-	done(nil)
+	g.handedOut(a, "k", "T1")
+	done("T1", nil)
 	if <-joined {
 		t.Fatal("a forced request during or just after another forced refresh forced again")
 	}
-
-	force, done, err = g.admit(context.Background(), a, "f")
-	if !force || err != nil {
-		t.Fatalf("first of f: force %v, %v", force, err)
+	if force, done, err := g.admit(context.Background(), a, "k"); !force || err != nil {
+		t.Fatalf("the caller handed T1 forcing again: force %v, %v", force, err)
+	} else {
+		done("T2", nil)
 	}
-	done(errors.New("upstream down"))
-	if force, done, err := g.admit(context.Background(), b, "f"); !force || err != nil {
+	g.handedOut(b, "k", "T1")
+	if force, _, err := g.admit(context.Background(), b, "k"); force || err != nil {
+		t.Fatalf("a caller handed T1, after T2 was fetched: force %v, %v", force, err)
+	}
+	clk.Advance(forceWindow)
+	if force, done, err := g.admit(context.Background(), b, "k"); !force || err != nil {
+		t.Fatalf("past the window: force %v, %v", force, err)
+	} else {
+		done("", errors.New("upstream down"))
+	}
+	if force, done, err := g.admit(context.Background(), a, "k"); !force || err != nil {
 		t.Fatalf("after a failed forced refresh: force %v, %v", force, err)
 	} else {
-		defer done(nil)
+		defer done("T3", nil)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := g.admit(ctx, a, "f"); err == nil {
+	if _, _, err := g.admit(ctx, b, "k"); err == nil {
 		t.Fatal("a cancelled caller waiting for a running refresh was not let go")
 	}
 }
@@ -111,7 +123,7 @@ func TestForceGateTableBounded(t *testing.T) {
 		if !force || err != nil {
 			t.Fatalf("%d: %v", i, err)
 		}
-		done(nil)
+		done("T", nil)
 	}
 	_, _, err := g.admit(context.Background(), callerID{pid: -1}, "one more")
 	if err == nil || !strings.Contains(err.Error(), "forced refreshes are running or were made in the last 10s") {
@@ -119,6 +131,12 @@ func TestForceGateTableBounded(t *testing.T) {
 	}
 	if len(g.budgets) > maxTrackedCallers {
 		t.Fatalf("%d budgets kept, more than %d", len(g.budgets), maxTrackedCallers)
+	}
+	for i := range maxTrackedCallers + 1 {
+		g.handedOut(callerID{pid: int32(i)}, "k", "T")
+	}
+	if len(g.handed) > maxTrackedCallers {
+		t.Fatalf("%d handed tokens kept, more than %d", len(g.handed), maxTrackedCallers)
 	}
 }
 

@@ -1,10 +1,12 @@
 package daemon_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,8 +22,9 @@ import (
 // testbed grants (as tools.read).
 func scopes(i int) []string { return []string{"tools.read", fmt.Sprint("x", i)} }
 
-// Forced refreshes of one token at once, or within 10 s of the last one,
-// are served the token that one fetched: one exchange, not fifty.
+// A forced refresh within 10 s of another one's, from a process not yet
+// handed the token that one fetched, is served that token: it was refused
+// an older one. A process refused the very token forces a new one.
 func TestLimitsForcedRefreshCoalesced(t *testing.T) {
 	clk := clock.NewFake(time.Now())
 	e := newEnvOn(t, "", clk)
@@ -29,47 +32,65 @@ func TestLimitsForcedRefreshCoalesced(t *testing.T) {
 	c := e.dial(t)
 	e.login(t, c)
 	ctx := t.Context()
-	first, err := c.GetToken(ctx, client.TokenRequest{Resource: e.tb.MCP.URL()})
-	if err != nil {
+	if _, err := c.GetToken(ctx, client.TokenRequest{Resource: e.tb.MCP.URL()}); err != nil {
 		t.Fatal(err)
 	}
+	// The broker forces only for a token older than the request.
+	clk.Advance(time.Second)
 	exchanges := e.tb.TokenExchanges()
-	clk.Advance(time.Second) // a forced refresh wants a token newer than the request
-	tokens := make([]string, 50)
-	var wg sync.WaitGroup
-	for i := range tokens {
-		wg.Go(func() {
-			tok, err := c.GetToken(ctx, client.TokenRequest{Resource: e.tb.MCP.URL(), ForceRefresh: true})
-			if err != nil {
-				t.Errorf("forced request %d: %v", i, err)
-				return
-			}
-			tokens[i] = tok.AccessToken
-		})
+	forced := func() string {
+		t.Helper()
+		tok, err := c.GetToken(ctx, client.TokenRequest{Resource: e.tb.MCP.URL(), ForceRefresh: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return daemonFingerprint(tok.AccessToken)
 	}
-	wg.Wait()
-	for i, tok := range tokens {
-		if tok == first.AccessToken || tok != tokens[0] {
-			t.Fatalf("forced request %d got another token than the one forced refresh fetched", i)
+	other := func() string {
+		t.Helper()
+		out, err := exec.Command(testProgram(t, "caller"), e.sock, e.tb.MCP.URL(), "force").CombinedOutput()
+		fp, ok := strings.CutPrefix(strings.TrimSpace(string(out)), "ok ")
+		if err != nil || !ok {
+			t.Fatalf("another process: %v: %s", err, out)
+		}
+		return fp
+	}
+	newExchanges := func(want int, what string) {
+		t.Helper()
+		if n := e.tb.TokenExchanges() - exchanges; n != want {
+			t.Fatalf("%s: %d token exchanges in all, want %d", what, n, want)
 		}
 	}
-	clk.Advance(8 * time.Second)
-	again, err := c.GetToken(ctx, client.TokenRequest{Resource: e.tb.MCP.URL(), ForceRefresh: true})
-	if err != nil || again.AccessToken != tokens[0] {
-		t.Fatalf("forced 8 s later: %v, same token %v", err, err == nil && again.AccessToken == tokens[0])
+	t1 := forced()
+	newExchanges(1, "a forced refresh")
+	if got := other(); got != t1 {
+		t.Fatalf("another process forcing got %s, not the token just fetched %s", got, t1)
 	}
-	if n := e.tb.TokenExchanges() - exchanges; n != 1 {
-		t.Fatalf("%d token exchanges for 51 forced requests within 10 s, want 1", n)
+	newExchanges(1, "another process forcing within 10 s")
+	clk.Advance(time.Second)
+	t2 := forced()
+	if t2 == t1 {
+		t.Fatal("a process refused the token it was handed got it again")
 	}
-	clk.Advance(2 * time.Second) // 10 s after the forced refresh ended
-	later, err := c.GetToken(ctx, client.TokenRequest{Resource: e.tb.MCP.URL(), ForceRefresh: true})
-	if err != nil || later.AccessToken == tokens[0] {
-		t.Fatalf("forced 10 s later: %v, a new token %v", err, err == nil && later.AccessToken != tokens[0])
+	newExchanges(2, "the same process forcing again")
+	if got := other(); got != t2 {
+		t.Fatalf("another process got %s, not %s", got, t2)
 	}
+	clk.Advance(10 * time.Second)
+	if got := other(); got == t2 {
+		t.Fatal("10 s after the last forced refresh, a new process was served its token")
+	}
+	newExchanges(3, "another process 10 s later")
 }
 
-// A process may force 10 refreshes that reach the network, then one per
-// 6 s; coalesced ones cost it nothing.
+// daemonFingerprint is broker.Fingerprint, as testdata/caller prints it.
+func daemonFingerprint(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:4])
+}
+
+// A process that forces again and again may reach the network 10 times,
+// then once per 6 s; coalesced requests cost it nothing.
 func TestLimitsForcedRefreshBudget(t *testing.T) {
 	clk := clock.NewFake(time.Now())
 	e := newEnvOn(t, "", clk)
@@ -77,30 +98,29 @@ func TestLimitsForcedRefreshBudget(t *testing.T) {
 	c := e.dial(t)
 	e.login(t, c)
 	ctx := t.Context()
-	force := func(i int) error {
-		_, err := c.GetToken(ctx, client.TokenRequest{Resource: e.tb.MCP.URL(), Scopes: scopes(i), ForceRefresh: true})
+	force := func() error {
+		clk.Advance(time.Millisecond) // the broker forces only for a token older than the request
+		_, err := c.GetToken(ctx, client.TokenRequest{Resource: e.tb.MCP.URL(), ForceRefresh: true})
 		return err
 	}
-	for i := range 8 {
-		if err := force(i); err != nil {
+	exchanges := e.tb.TokenExchanges()
+	for i := range 10 {
+		if err := force(); err != nil {
 			t.Fatalf("forced %d: %v", i, err)
 		}
 	}
-	clk.Advance(10 * time.Second) // one more in the budget: 3 left
-	for i := range 3 {
-		if err := force(i); err != nil {
-			t.Fatalf("forced %d again: %v", i, err)
-		}
+	if n := e.tb.TokenExchanges() - exchanges; n != 10 {
+		t.Fatalf("%d exchanges for 10 forced refreshes of a process refused each token it got", n)
 	}
-	err := force(3)
-	wantRefused(t, "the 12th forced refresh", err, codes.ResourceExhausted, daemon.ReasonLimitExceeded,
-		fmt.Sprintf("process %d made 10 forced refreshes that reached the network, then one per 6s, its limit; retry in 2s", os.Getpid()))
-	if err := force(0); err != nil {
-		t.Fatalf("a coalesced forced request with the budget spent: %v", err)
-	}
-	clk.Advance(2 * time.Second)
-	if err := force(3); err != nil {
+	err := force()
+	wantRefused(t, "the 11th forced refresh", err, codes.ResourceExhausted, daemon.ReasonLimitExceeded,
+		fmt.Sprintf("process %d made 10 forced refreshes that reached the network, then one per 6s, its limit; retry in 6s", os.Getpid()))
+	clk.Advance(6 * time.Second)
+	if err := force(); err != nil {
 		t.Fatalf("forced once the budget grew: %v", err)
+	}
+	if err := force(); err == nil {
+		t.Fatal("a second forced refresh with one in the budget")
 	}
 }
 

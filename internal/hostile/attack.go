@@ -24,6 +24,8 @@ type Attack struct {
 	// Duration is how long the phase lasts at most (6 times as long in a
 	// long run).
 	Duration time.Duration
+	// LongOnly attacks run only in a long run (they wait out a timeout).
+	LongOnly bool
 	// Prepare, if set, runs in the orchestrator before the attackers
 	// start (a hostile server of its own, say); what it returns reaches
 	// every attacker in Env.Args, and cleanup runs after the phase.

@@ -26,7 +26,8 @@ const (
 	streamsPerProcess = 16
 	streamsTotal      = 64
 	scopeSetsPerProc  = 8
-	forceWindow       = 10 * time.Second
+	forceBurst        = 10
+	forceEvery        = 6 * time.Second
 )
 
 // Attacks lists every attack, in the order a run takes them.
@@ -34,6 +35,7 @@ func Attacks() []*Attack {
 	return []*Attack{
 		hugeRequests(),
 		idleConnections(),
+		idleTimeout(),
 		unreadStreams(),
 		forceFlood(),
 		scopeSets(),

@@ -64,7 +64,7 @@ func Run(cfg Config) (_ *Report, err error) {
 	bg.Go(func() { l.run(stop) })
 	r := &Report{}
 	for _, a := range Attacks() {
-		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, a.Name) {
+		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, a.Name) || a.LongOnly && !cfg.Long {
 			continue
 		}
 		fmt.Fprintf(logw, "attack %s: %s\n", a.Name, a.What)

@@ -1,10 +1,14 @@
 // Command caller asks a daemon for a token once and prints the outcome: a
 // stand-in for an MCP client in the caller-policy tests, built into two
-// paths so that one is allowed and the other is not.
+// paths so that one is allowed and the other is not, and in the limit
+// tests. Usage: caller SOCKET URL [force]; with force, the request forces
+// a refresh and "ok" is followed by the token's fingerprint.
 package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"time"
@@ -25,8 +29,14 @@ func main() {
 		os.Exit(2)
 	}
 	defer c.Close()
-	_, err = c.Raw().GetToken(ctx, &xaadv1.GetTokenRequest{Resource: os.Args[2]})
-	if err == nil {
+	force := len(os.Args) > 3 && os.Args[3] == "force"
+	tok, err := c.Raw().GetToken(ctx, &xaadv1.GetTokenRequest{Resource: os.Args[2], ForceRefresh: force})
+	switch {
+	case err == nil && force:
+		sum := sha256.Sum256([]byte(tok.GetAccessToken()))
+		fmt.Println("ok", hex.EncodeToString(sum[:4])) // as broker.Fingerprint
+		return
+	case err == nil:
 		fmt.Println("ok")
 		return
 	}

@@ -575,7 +575,8 @@ type GetTokenRequest struct {
 	// Obtain a new token from the network even if a cached one is valid, for
 	// example after the MCP server rejected the cached one with 401. Forced
 	// refreshes of one token are coalesced: a forced request while another
-	// runs, or within 10 s after one fetched a token, gets that token. A
+	// runs gets that one's token, and so does one within 10 s after a forced
+	// refresh fetched a token, from a process not yet handed that token. A
 	// process may make at most 10 forced refreshes that reach the network in
 	// a row, then one per 6 s (REASON_LIMIT_EXCEEDED beyond).
 	ForceRefresh  bool `protobuf:"varint,4,opt,name=force_refresh,json=forceRefresh,proto3" json:"force_refresh,omitempty"`
