@@ -68,14 +68,14 @@ func idleConnections() *Attack {
 }
 
 // check makes a health call on cc: success or a limit, nothing else. A
-// connection closed before the daemon's preface was refused without a
-// word (more refusals are open than it keeps, docs/limits.md) or closed to
-// make room before this attacker used it.
+// connection closed under the call (Unavailable) was refused without a
+// word (more refusals are open than the daemon keeps, docs/limits.md) or
+// closed to make room before this attacker used it.
 func check(ctx context.Context, o *Outcome, e *Env, cc *grpc.ClientConn, what string) {
 	_, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{})
 	switch {
 	case err != nil && e.over():
-	case o.expect(err, what+": closed before the daemon's preface", codes.Unavailable, "", "preface"):
+	case o.expect(err, what+": connection closed by the daemon", codes.Unavailable, "", ""):
 	default:
 		o.okOrLimit(err, what)
 	}

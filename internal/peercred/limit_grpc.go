@@ -12,7 +12,7 @@ import (
 // and words are the server's business). Any other call marks its
 // connection busy while it runs, so the limiter never closes it to make
 // room for another. Put them before every interceptor that does work for
-// the call.
+// the call (an audit that should record refusals may come first).
 func ConnInterceptors(refuse func(*LimitError) error) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
 	unary := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		end, err := beginCall(ctx, refuse)
