@@ -63,6 +63,9 @@ func (b *Broker) Assertion(ctx context.Context, req AssertionRequest) (*Assertio
 	if err != nil {
 		return nil, err
 	}
+	if err := b.assertionAllowed(srv, aud); err != nil {
+		return nil, err
+	}
 	// Spares belong to the sign-in they were minted under: none is
 	// handed out when nobody is signed in now.
 	if _, _, err := b.currentSubject(); err != nil {

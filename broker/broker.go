@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/xaad-dev/xaad/broker/discovery"
+	"github.com/xaad-dev/xaad/broker/dpop"
 	"github.com/xaad-dev/xaad/broker/idtoken"
 	"github.com/xaad-dev/xaad/broker/internal/httpx"
 	"github.com/xaad-dev/xaad/broker/schedule"
@@ -29,6 +30,8 @@ type Broker struct {
 	log      *slog.Logger
 	clock    clock.Clock
 	disc     *discovery.Client
+	// nonces remembers the DPoP-Nonce of each token endpoint (RFC 9449 §8).
+	nonces *dpop.Nonces
 	verifier *idtoken.Verifier
 	flights  singleflight.Group
 	spares   spares
@@ -69,9 +72,14 @@ type server struct {
 	scopes   []string
 	keepWarm bool
 	origin   Origin
+	// dpop is the server's own DPoP policy ("" when it has none).
+	dpop DPoPPolicy
 
 	meta   *metadata
 	tokens map[string]*Token // by scopeKey of the requested scopes
+	// retired are DPoP-bound tokens refreshes replaced, still valid and
+	// signable (retireLocked).
+	retired []*Token
 	// removed is set when the server is forgotten, so a refresh in flight
 	// does not bring its token back.
 	removed   bool
@@ -139,6 +147,9 @@ func New(cfg Config) (*Broker, error) {
 			return nil, fmt.Errorf("broker: default client: %w", err)
 		}
 	}
+	if err := cfg.checkPolicies(); err != nil {
+		return nil, err
+	}
 	if cfg.HTTP == nil {
 		cfg.HTTP = defaultHTTPClient()
 	}
@@ -147,6 +158,7 @@ func New(cfg Config) (*Broker, error) {
 		log:     cfg.Logger,
 		clock:   clock.OrSystem(cfg.Clock),
 		servers: make(map[string]*server),
+		nonces:  dpop.NewNonces(0),
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -161,7 +173,7 @@ func New(cfg Config) (*Broker, error) {
 		if _, err := httpx.CheckURL(sc.URL); err != nil {
 			return nil, fmt.Errorf("broker: server: %w", err)
 		}
-		b.addServerLocked(&server{url: sc.URL, scopes: normScopes(sc.Scopes), keepWarm: sc.KeepWarm, origin: OriginConfig, tokens: map[string]*Token{}})
+		b.addServerLocked(&server{url: sc.URL, scopes: normScopes(sc.Scopes), keepWarm: sc.KeepWarm, origin: OriginConfig, dpop: sc.DPoP, tokens: map[string]*Token{}})
 	}
 	return b, nil
 }

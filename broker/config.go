@@ -39,6 +39,9 @@ type ServerConfig struct {
 	// the server advertises.
 	Scopes   []string
 	KeepWarm bool
+	// DPoP is the server's DPoP policy; empty leaves it to its
+	// authorization server's (AuthServerDPoP), else auto.
+	DPoP DPoPPolicy
 }
 
 // Config configures a Broker. Only IdP is required.
@@ -50,6 +53,9 @@ type Config struct {
 	// DefaultClient, if set, is used at any authorization server not in
 	// AuthServers.
 	DefaultClient *grant.ClientAuth
+	// AuthServerDPoP is the DPoP policy per authorization server issuer;
+	// combined with a server's own as [combine] says.
+	AuthServerDPoP map[string]DPoPPolicy
 	Servers       []ServerConfig
 	// AllowUnlisted lets callers use and add MCP servers that are not in
 	// Servers.

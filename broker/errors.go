@@ -93,8 +93,15 @@ func classifyDiscovery(err error) *Error {
 
 // classifyIdP classifies a token exchange failure at the IdP (docs/protocol.md §4.1).
 func classifyIdP(err error) *Error {
+	if errors.Is(err, grant.ErrKeyBinding) {
+		return newError(ReasonIdPDenied, true, err,
+			"the IdP returned an ID-JAG that is not bound to xaad's DPoP key, so it was discarded (a downgrade or a mix-up); tell the IdP's administrator, or set dpop = \"off\" for the server to do without DPoP")
+	}
 	var oe *grant.OAuthError
 	if errors.As(err, &oe) {
+		if e := dpopRefusal(oe, err, "the IdP", ReasonIdPDenied); e != nil {
+			return e
+		}
 		switch {
 		case oe.Transient():
 			return newError(ReasonUpstreamUnavailable, false, err, "the IdP is unavailable")
@@ -119,6 +126,9 @@ func classifyIdP(err error) *Error {
 func classifyAS(err error) *Error {
 	var oe *grant.OAuthError
 	if errors.As(err, &oe) {
+		if e := dpopRefusal(oe, err, "the authorization server", ReasonASDenied); e != nil {
+			return e
+		}
 		switch {
 		case oe.Transient():
 			return newError(ReasonUpstreamUnavailable, false, err, "the authorization server is unavailable")
@@ -134,6 +144,19 @@ func classifyAS(err error) *Error {
 		}
 	}
 	return classifyTransport(err, "the authorization server")
+}
+
+// dpopRefusal classifies the RFC 9449 errors of a token endpoint: a
+// nonce asked for again after the one retry (retried later), or a proof
+// refused (permanent: the same key would be refused again).
+func dpopRefusal(oe *grant.OAuthError, err error, who string, denied Reason) *Error {
+	switch oe.Code {
+	case "use_dpop_nonce":
+		return newError(ReasonUpstreamUnavailable, false, err, "%s asked for a new DPoP nonce again after xaad's retry with its nonce", who)
+	case "invalid_dpop_proof":
+		return newError(denied, true, err, "%s refused xaad's DPoP proof; set dpop = \"off\" for the server to do without DPoP, and report it", who)
+	}
+	return nil
 }
 
 func classifyTransport(err error, who string) *Error {

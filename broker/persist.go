@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/xaad-dev/xaad/broker/dpop"
 )
 
 // Buckets and record versions. A record carries its version so a later
@@ -29,6 +31,10 @@ type identityRecord struct {
 	// The sign-in state (broker/signin*.go, idrefresh.go); new fields are
 	// optional, so version 1 records stay readable.
 	signinFields
+	// DPoPKey is the sign-in's private DPoP key as a JWK (dpop_key.go);
+	// the store seals it with the rest of the record. key is it parsed.
+	DPoPKey json.RawMessage `json:"dpop_key,omitempty"`
+	key     *dpop.Key
 }
 
 type serverRecord struct {
@@ -52,6 +58,8 @@ type tokenRecord struct {
 	// Subject is "issuer sub" of the identity the token was minted for;
 	// empty in records written before it existed.
 	Subject string `json:"subject,omitempty"`
+	// JKT is the thumbprint of the key a DPoP token is bound to.
+	JKT string `json:"jkt,omitempty"`
 }
 
 func tokenKey(serverURL, scopes string) string { return serverURL + "\x00" + scopes }
@@ -80,6 +88,9 @@ func (b *Broker) load() error {
 		} else if r.Issuer != b.cfg.IdP.Issuer {
 			b.log.Warn("stored identity belongs to another IdP; ignoring it", slog.String("issuer", r.Issuer))
 		} else {
+			if b.loadDPoPKey(&r) {
+				_ = b.persist(bucketIdentity, identityKey, &r)
+			}
 			b.ident = &r
 		}
 	}
@@ -110,11 +121,11 @@ func (b *Broker) load() error {
 		}
 		srv, ok := b.servers[r.ServerURL]
 		if !ok || !r.ExpiresAt.After(now) || key != tokenKey(r.ServerURL, scopeKey(r.RequestedScopes)) ||
-			(r.Subject != "" && r.Subject != b.ident.Issuer+" "+b.ident.Subject) {
+			(r.Subject != "" && r.Subject != b.ident.Issuer+" "+b.ident.Subject) || !b.boundToCurrentKeyLocked(r.JKT) {
 			continue
 		}
 		srv.tokens[scopeKey(r.RequestedScopes)] = &Token{
-			AccessToken: r.AccessToken, Type: r.Type, ExpiresAt: r.ExpiresAt, RefreshedAt: r.RefreshedAt,
+			AccessToken: r.AccessToken, Type: r.Type, JKT: r.JKT, ExpiresAt: r.ExpiresAt, RefreshedAt: r.RefreshedAt,
 			Scopes: r.Scopes, Resource: r.Resource, AuthServer: r.AuthServer, ServerURL: r.ServerURL, Source: SourceDisk,
 		}
 		// Used when obtained, as far as anyone knows: the idle rule counts

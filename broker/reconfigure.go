@@ -10,8 +10,8 @@ import (
 )
 
 // Reconfigure swaps the configuration of a running broker: the IdP and its
-// client, the clients at authorization servers, the configured servers and
-// whether others are allowed. The daemon calls it on SIGHUP.
+// client, the clients at authorization servers, the DPoP policies, the
+// configured servers and whether others are allowed. The daemon calls it on SIGHUP.
 //
 // newCfg is checked as [New] checks it; on error nothing changes. Process
 // settings (Store, HTTP, Clock, Logger, timeouts and the like) are fixed at
@@ -38,6 +38,7 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 	b.mu.RUnlock()
 	cfg.IdP, cfg.AuthServers, cfg.DefaultClient = newCfg.IdP, newCfg.AuthServers, newCfg.DefaultClient
 	cfg.Servers, cfg.AllowUnlisted = newCfg.Servers, newCfg.AllowUnlisted
+	cfg.AuthServerDPoP = newCfg.AuthServerDPoP
 	// New validates cfg and builds the configured servers and the ID token
 	// verifier exactly as a start would; the scratch broker is then dropped.
 	next, err := New(cfg)
@@ -55,6 +56,7 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 	// the lock elsewhere.
 	b.cfg.IdP, b.cfg.AuthServers, b.cfg.DefaultClient = cfg.IdP, cfg.AuthServers, cfg.DefaultClient
 	b.cfg.Servers, b.cfg.AllowUnlisted = cfg.Servers, cfg.AllowUnlisted
+	b.cfg.AuthServerDPoP = cfg.AuthServerDPoP
 	b.verifier = next.verifier
 	dropIdentity := issuerChanged && b.ident != nil
 	if dropIdentity {
@@ -71,7 +73,7 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 				b.queue.Remove(planKey(s, scopeKey(nil)))
 				rescoped = append(rescoped, url)
 			}
-			s.scopes, s.keepWarm, s.origin = n.scopes, n.keepWarm, OriginConfig
+			s.scopes, s.keepWarm, s.origin, s.dpop = n.scopes, n.keepWarm, OriginConfig, n.dpop
 			servers[url] = s
 		} else if s.origin == OriginUser && cfg.AllowUnlisted {
 			servers[url] = s

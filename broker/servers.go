@@ -106,9 +106,10 @@ func (b *Broker) serverInfoLocked(s *server) ServerInfo {
 			info.Resource, info.AuthServer = t.Resource, t.AuthServer
 		}
 		if t.ExpiresAt.After(now) && t.ExpiresAt.After(info.TokenExpiresAt) {
-			info.TokenExpiresAt = t.ExpiresAt
+			info.TokenExpiresAt, info.TokenType = t.ExpiresAt, t.Type
 		}
 	}
+	info.DPoP = b.dpopPolicyLocked(s, info.AuthServer)
 	if s.lastErr != nil {
 		info.LastError = s.lastErr.Error()
 		info.LastErrorReason = s.lastErr.Reason

@@ -53,6 +53,8 @@ func (b *Broker) adopt(c *idtoken.Claims, idToken, refreshToken, how string) {
 	if issued.IsZero() || issued.After(b.now()) {
 		issued = b.now()
 	}
+	// Every sign-in gets a new DPoP key: a key outlives no sign-in.
+	key, rawKey := b.newDPoPKey()
 	var samePerson bool
 	b.commitIdentity(func(cur *identityRecord) *identityRecord {
 		samePerson = cur != nil && cur.Issuer == c.Issuer && cur.Subject == c.Subject
@@ -60,6 +62,7 @@ func (b *Broker) adopt(c *idtoken.Claims, idToken, refreshToken, how string) {
 			V: recordVersion, IDToken: idToken, RefreshToken: refreshToken,
 			Issuer: c.Issuer, Subject: c.Subject, ExpiresAt: c.ExpiresAt, Verified: c.Verified, SignedInAt: b.now(),
 			signinFields: signinFields{IssuedAt: issued},
+			DPoPKey:      rawKey, key: key,
 		}
 	})
 	if !samePerson {
@@ -73,7 +76,12 @@ func (b *Broker) adopt(c *idtoken.Claims, idToken, refreshToken, how string) {
 				s.lastErr = nil
 			}
 		}
+		// Bearer tokens stay; those bound to the old key cannot.
+		gone := b.dropBoundTokensLocked()
 		b.mu.Unlock()
+		for _, k := range gone {
+			b.unpersist(bucketTokens, k)
+		}
 	}
 	// A new sign-in is what permanent errors waited for.
 	b.retryFailed()
@@ -100,6 +108,9 @@ func (b *Broker) identityInfoLocked() IdentityInfo {
 		State: SignedIn, Issuer: r.Issuer, Subject: r.Subject, ExpiresAt: r.ExpiresAt,
 		HasRefreshToken: r.RefreshToken != "", Verified: r.Verified,
 		MaxAge: r.MaxAge, ACRValues: r.ACRValues,
+	}
+	if r.key != nil {
+		info.DPoPThumbprint, info.DPoPAlgorithm = r.key.Thumbprint(), string(r.key.Algorithm())
 	}
 	switch {
 	case r.NeedsLogin != "":

@@ -77,7 +77,7 @@ func (b *Broker) cached(srv *server, key string, minValid time.Duration, countHi
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	t, ok := srv.tokens[key]
-	if !ok || t.ExpiresAt.Sub(b.now()) < minValid+expirySkew {
+	if !ok || t.ExpiresAt.Sub(b.now()) < minValid+expirySkew || !b.tokenFitsPolicyLocked(srv, t) || !b.boundToCurrentKeyLocked(t.JKT) {
 		return nil
 	}
 	if countHit {
@@ -164,6 +164,7 @@ func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*To
 	srv.lastErr = nil
 	srv.lastRefAt = t.RefreshedAt
 	srv.counters.refreshes.Add(1)
+	srv.retireLocked(srv.tokens[scopeKey(scopes)], b.now())
 	srv.tokens[scopeKey(scopes)] = t
 	c := *t
 	c.NextRefreshAt = b.recordLocked(srv, scopeKey(scopes), t, nil)
@@ -189,6 +190,11 @@ func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token
 		return nil, err
 	}
 	want := b.effectiveScopes(srv, meta, scopes)
+	plan, err := b.planDPoP(srv, meta)
+	if err != nil {
+		return nil, err
+	}
+	idp = plan.exchangeEndpoint(idp, b.nonces)
 
 	exchange := func(meta *metadata) (*grant.IDJAG, error) {
 		jag, err := grant.Exchange(ctx, idp, grant.ExchangeRequest{
@@ -209,6 +215,10 @@ func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token
 			if asAuth, err = b.asClient(meta.as.Issuer); err != nil {
 				return nil, err
 			}
+			if plan, err = b.planDPoP(srv, meta); err != nil {
+				return nil, err
+			}
+			idp = plan.exchangeEndpoint(idp, b.nonces)
 			jag, err = exchange(meta)
 		}
 	}
@@ -224,6 +234,7 @@ func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token
 		return nil, b.exchangeRefusedFor(subject, err)
 	}
 	asEP := &grant.Endpoint{URL: meta.as.TokenEndpoint, Issuer: meta.as.Issuer, Auth: asAuth, HTTP: b.cfg.HTTP, Now: b.clock.Now}
+	plan.grantEndpoint(asEP, b.nonces)
 	bearer := func(jag *grant.IDJAG) (*grant.AccessToken, error) {
 		// Counted when sent: each grant spends one ID-JAG, accepted or not.
 		srv.counters.grants.Add(1)
@@ -243,12 +254,15 @@ func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token
 	if err != nil {
 		return nil, classifyAS(err)
 	}
+	if err := plan.accept(srv, meta.as, at, b.log); err != nil {
+		return nil, err
+	}
 	t := &Token{
-		AccessToken: at.Token, Type: at.Type, ExpiresAt: at.ExpiresAt, RefreshedAt: at.ReceivedAt,
+		AccessToken: at.Token, Type: at.Type, JKT: at.JKT, ExpiresAt: at.ExpiresAt, RefreshedAt: at.ReceivedAt,
 		Scopes: at.Scopes, Resource: meta.resource.Resource, AuthServer: meta.as.Issuer, ServerURL: srv.url, Source: SourceNetwork,
 	}
 	b.log.Info("access token issued", slog.String("server", srv.url), slog.String("as", meta.as.Issuer),
-		slog.String("token_fp", Fingerprint(t.AccessToken)), slog.Time("exp", t.ExpiresAt))
+		slog.String("token_fp", Fingerprint(t.AccessToken)), slog.String("type", t.Type), slog.Time("exp", t.ExpiresAt))
 	return t, nil
 }
 
@@ -312,7 +326,7 @@ func (b *Broker) currentSubjectTag() string {
 // loaded for someone else.
 func tokenRecordOf(t *Token, scopes []string, subject string) tokenRecord {
 	return tokenRecord{
-		V: recordVersion, ServerURL: t.ServerURL, RequestedScopes: scopes, AccessToken: t.AccessToken, Type: t.Type,
+		V: recordVersion, ServerURL: t.ServerURL, RequestedScopes: scopes, AccessToken: t.AccessToken, Type: t.Type, JKT: t.JKT,
 		ExpiresAt: t.ExpiresAt, RefreshedAt: t.RefreshedAt, Scopes: t.Scopes, Resource: t.Resource, AuthServer: t.AuthServer,
 		Subject: subject,
 	}

@@ -33,7 +33,10 @@ func (s Source) String() string {
 // Token is an access token for one MCP server and scope set.
 type Token struct {
 	AccessToken string
+	// Type is "Bearer" or "DPoP"; a DPoP token is bound to the key whose
+	// thumbprint is JKT and is sent with a proof ([Broker.Proof]).
 	Type        string
+	JKT         string
 	ExpiresAt   time.Time
 	RefreshedAt time.Time
 	// Scopes are the granted scopes.
@@ -94,6 +97,10 @@ type IdentityInfo struct {
 	// login sends, when the IdP demanded one.
 	MaxAge    string
 	ACRValues string
+	// DPoPThumbprint and DPoPAlgorithm describe the sign-in's DPoP key
+	// (RFC 7638 thumbprint, JWS algorithm); never the key itself.
+	DPoPThumbprint string
+	DPoPAlgorithm  string
 }
 
 // Origin tells where a server entry comes from.
@@ -162,6 +169,11 @@ type ServerInfo struct {
 	Counters        Counters
 	// LastUsedAt is when a caller last asked for a token; zero if never.
 	LastUsedAt time.Time
+	// TokenType is the type of the held token ("Bearer" or "DPoP"); empty
+	// when none is held. DPoP is the policy in force: the server's own
+	// combined with its authorization server's once that is known.
+	TokenType string
+	DPoP      DPoPPolicy
 }
 
 // normScopes sorts and de-duplicates scopes so equal sets share a cache entry.

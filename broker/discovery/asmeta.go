@@ -35,6 +35,10 @@ type AuthServer struct {
 	// says it accepts. No registered member carries this; xaad reads
 	// subject_token_types_supported.
 	SubjectTokenTypes []string
+	// DPoPAlgs is dpop_signing_alg_values_supported (RFC 9449 §5.1): the
+	// proof algorithms the server accepts; empty when it does not
+	// advertise DPoP.
+	DPoPAlgs []string
 }
 
 type asDoc struct {
@@ -48,6 +52,7 @@ type asDoc struct {
 	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
 	DeviceAuthorizationEndpoint       string   `json:"device_authorization_endpoint"`
 	SubjectTokenTypesSupported        []string `json:"subject_token_types_supported"`
+	DPoPSigningAlgValuesSupported     []string `json:"dpop_signing_alg_values_supported"`
 }
 
 // AuthServer discovers the metadata of the authorization server issuer,
@@ -147,6 +152,7 @@ func validateAS(doc asDoc, issuer, metadataURL string, needJWTBearer bool) (*Aut
 		AuthorizationEndpoint:       doc.AuthorizationEndpoint,
 		DeviceAuthorizationEndpoint: doc.DeviceAuthorizationEndpoint,
 		SubjectTokenTypes:           doc.SubjectTokenTypesSupported,
+		DPoPAlgs:                    doc.DPoPSigningAlgValuesSupported,
 	}, nil
 }
 

@@ -3,6 +3,7 @@ package grant
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -26,8 +27,11 @@ type Endpoint struct {
 	// HTTP sends the requests; nil means a client with a 30 s timeout.
 	// Its redirect policy is replaced: token endpoints never redirect.
 	HTTP *http.Client
-	// Now is the clock for client assertions; nil means time.Now.
+	// Now is the clock for client assertions and DPoP proofs; nil means
+	// time.Now.
 	Now func() time.Time
+	// DPoP, when set, puts a DPoP proof on every request (RFC 9449 §5).
+	DPoP *DPoP
 }
 
 // tokenResponse is the union of the members both grants may return. Typed
@@ -105,7 +109,28 @@ func vschars(s string) bool {
 // some servers answer errors with 200 (x/oauth2 learned this as
 // RetrieveError). An empty success skips that check.
 func (e *Endpoint) postForm(ctx context.Context, name string, form url.Values, success string) ([]byte, time.Time, error) {
+	raw, received, err := e.postOnce(ctx, name, form, success, "")
+	var nc *nonceChallenge
+	if errors.As(err, &nc) {
+		// RFC 9449 §8: the server wants a proof with its nonce. It checks
+		// the proof before the grant, so it has consumed nothing: the very
+		// same request (the same ID-JAG, never a second one minted for it)
+		// goes once more with a new proof, and never a third time.
+		raw, received, err = e.postOnce(ctx, name, form, success, nc.nonce)
+		if errors.As(err, &nc) {
+			err = nc.err
+		}
+	}
+	return raw, received, err
+}
+
+// postOnce is one attempt of postForm, its DPoP proof carrying nonce
+// (empty: the nonce remembered for the server).
+func (e *Endpoint) postOnce(ctx context.Context, name string, form url.Values, success, nonce string) ([]byte, time.Time, error) {
 	req, err := e.formRequest(ctx, form)
+	if err == nil {
+		err = e.prove(req, nonce)
+	}
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("%s: %w", name, err)
 	}
@@ -126,9 +151,10 @@ func (e *Endpoint) postForm(ctx context.Context, name string, form url.Values, s
 		return nil, time.Time{}, fmt.Errorf("%s: read response: %w", name, err)
 	}
 	if resp.StatusCode != http.StatusOK || (success != "" && errorWithout(raw, success)) {
-		return nil, time.Time{}, withRetry(decodeError(name, resp.StatusCode, raw), resp.Header, received)
+		err := withRetry(decodeError(name, resp.StatusCode, raw), resp.Header, received)
+		return nil, time.Time{}, e.observe(resp.StatusCode, resp.Header, raw, err)
 	}
-	return raw, received, nil
+	return raw, received, e.observe(resp.StatusCode, resp.Header, raw, nil)
 }
 
 // formRequest builds the POST of form with the client's credentials.

@@ -47,8 +47,9 @@ type IDJAG struct {
 // parameters of the EMA profile and checks the answer: access_token present,
 // issued_token_type the id-jag URN, token_type N_A (any case), and the
 // ID-JAG itself as [inspectIDJAG] does (a JWS minted for what was asked and
-// not yet expired, or a well-formed JWE). An ID-JAG failing a check is
-// discarded and never sent to the authorization server.
+// not yet expired, or a well-formed JWE), and, when ep proves a DPoP key,
+// its cnf.jkt that key's. An ID-JAG failing a check is discarded and never
+// sent to the authorization server.
 func Exchange(ctx context.Context, ep *Endpoint, r ExchangeRequest) (*IDJAG, error) {
 	stt := r.SubjectTokenType
 	if stt == "" {
@@ -85,6 +86,11 @@ func Exchange(ctx context.Context, ep *Endpoint, r ExchangeRequest) (*IDJAG, err
 	claims, err := inspectIDJAG(tr.AccessToken, r.Audience, r.Resource, received)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if ep.DPoP != nil {
+		if err := checkKeyBinding(tr.AccessToken, ep.DPoP.Key.Thumbprint()); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	ttl, ok, err := expiresIn(tr.ExpiresIn)
 	if err != nil {

@@ -19,8 +19,11 @@ type BearerRequest struct {
 
 // AccessToken is an issued MCP access token.
 type AccessToken struct {
-	Token     string
+	Token string
+	// Type is "Bearer", or "DPoP" for a token bound to the key of the
+	// request's proof (RFC 9449 §5); JKT is then that key's thumbprint.
 	Type      string
+	JKT       string
 	ExpiresAt time.Time
 	// ReceivedAt is the local time the answer arrived; expiry counts from it.
 	ReceivedAt time.Time
@@ -36,6 +39,9 @@ const DefaultLifetime = 5 * time.Minute
 const MinLifetime = 20 * time.Second
 
 // JWTBearer runs the RFC 7523 §2.1 grant with the ID-JAG as assertion.
+// With ep.DPoP the request carries a proof (RFC 9449 §5) and the answer may
+// be a DPoP-bound token; whether a Bearer answer to a proof is acceptable
+// is the caller's policy.
 func JWTBearer(ctx context.Context, ep *Endpoint, r BearerRequest) (*AccessToken, error) {
 	form := url.Values{
 		"grant_type": {GrantJWTBearer},
@@ -55,9 +61,9 @@ func JWTBearer(ctx context.Context, ep *Endpoint, r BearerRequest) (*AccessToken
 	if tr.AccessToken == "" {
 		return nil, fmt.Errorf("%s: %w: access_token is missing", name, ErrMalformed)
 	}
-	if !strings.EqualFold(tr.TokenType, "Bearer") {
-		// DPoP-bound tokens need proofs this client does not make yet.
-		return nil, fmt.Errorf("%s: %w: token_type is %q, want Bearer", name, ErrMalformed, tr.TokenType)
+	typ, err := accessTokenType(tr.TokenType, ep.DPoP != nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	ttl, ok, err := expiresIn(tr.ExpiresIn)
 	if err != nil {
@@ -75,5 +81,9 @@ func JWTBearer(ctx context.Context, ep *Endpoint, r BearerRequest) (*AccessToken
 	if tr.Scope == "" {
 		scopes = append([]string(nil), r.Scopes...)
 	}
-	return &AccessToken{Token: tr.AccessToken, Type: "Bearer", ExpiresAt: received.Add(ttl), ReceivedAt: received, Scopes: scopes}, nil
+	at := &AccessToken{Token: tr.AccessToken, Type: typ, ExpiresAt: received.Add(ttl), ReceivedAt: received, Scopes: scopes}
+	if typ == TokenTypeDPoP {
+		at.JKT = ep.DPoP.Key.Thumbprint()
+	}
+	return at, nil
 }
