@@ -26,12 +26,12 @@ import (
 type Broker struct {
 	// cfg's IdP, AuthServers, DefaultClient and AllowUnlisted, and
 	// verifier, are swapped by Reconfigure: read them under mu.
-	cfg      Config
-	log      *slog.Logger
-	clock    clock.Clock
-	disc     *discovery.Client
+	cfg   Config
+	log   *slog.Logger
+	clock clock.Clock
+	disc  *discovery.Client
 	// nonces remembers the DPoP-Nonce of each token endpoint (RFC 9449 §8).
-	nonces *dpop.Nonces
+	nonces   *dpop.Nonces
 	verifier *idtoken.Verifier
 	flights  singleflight.Group
 	spares   spares

@@ -56,7 +56,7 @@ type Config struct {
 	// AuthServerDPoP is the DPoP policy per authorization server issuer;
 	// combined with a server's own as [combine] says.
 	AuthServerDPoP map[string]DPoPPolicy
-	Servers       []ServerConfig
+	Servers        []ServerConfig
 	// AllowUnlisted lets callers use and add MCP servers that are not in
 	// Servers.
 	AllowUnlisted bool

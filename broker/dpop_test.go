@@ -228,7 +228,7 @@ func TestDPoPBearerOnlyAS(t *testing.T) {
 // downgrade or a mix-up: refused, and never sent to the AS.
 func TestDPoPIDJAGBindingChecked(t *testing.T) {
 	for name, tw := range map[string]testbed.IdPTweaks{
-		"downgrade (no cnf)":  {IDJAGOmitCnf: true},
+		"downgrade (no cnf)": {IDJAGOmitCnf: true},
 		"mix-up (other jkt)": {IDJAGCnfJKT: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"},
 	} {
 		t.Run(name, func(t *testing.T) {
