@@ -56,6 +56,9 @@ type IdPSection struct {
 type AuthServerSection struct {
 	Issuer string `toml:"issuer"`
 	ClientSection
+	// DPoP is the DPoP policy for tokens of this authorization server:
+	// "auto" (default), "required" or "off" (broker.DPoPPolicy).
+	DPoP string `toml:"dpop"`
 }
 
 // ServerSection is one MCP server.
@@ -66,6 +69,9 @@ type ServerSection struct {
 	// AllowedClients, when set, names the executables that may get this
 	// server's tokens (policy.go): absolute paths or "sha256:<hex>".
 	AllowedClients []string `toml:"allowed_clients"`
+	// DPoP is the server's DPoP policy, combined with its authorization
+	// server's: required anywhere wins, then off (broker.DPoPPolicy).
+	DPoP string `toml:"dpop"`
 }
 
 // Problems collects every mistake found in a configuration, so one run of

@@ -37,12 +37,14 @@ func (fc *FileConfig) BrokerConfig() (broker.Config, error) {
 	}
 	bc.IdP = broker.IdPConfig{Issuer: fc.IdP.Issuer, TokenEndpoint: fc.IdP.TokenEndpoint, Auth: idpAuth, Scopes: fc.IdP.Scopes}
 	bc.AuthServers = map[string]grant.ClientAuth{}
+	bc.AuthServerDPoP = map[string]broker.DPoPPolicy{}
 	for _, as := range fc.AuthServers {
 		a, err := as.clientAuth()
 		if err != nil {
 			return bc, fmt.Errorf("client at %s: %w", as.Issuer, err)
 		}
 		bc.AuthServers[as.Issuer] = a
+		bc.AuthServerDPoP[as.Issuer] = broker.DPoPPolicy(as.DPoP)
 	}
 	if fc.DefaultClient != nil {
 		a, err := fc.DefaultClient.clientAuth()
@@ -52,7 +54,7 @@ func (fc *FileConfig) BrokerConfig() (broker.Config, error) {
 		bc.DefaultClient = &a
 	}
 	for _, s := range fc.Servers {
-		bc.Servers = append(bc.Servers, broker.ServerConfig{URL: s.URL, Scopes: s.Scopes, KeepWarm: s.KeepWarm})
+		bc.Servers = append(bc.Servers, broker.ServerConfig{URL: s.URL, Scopes: s.Scopes, KeepWarm: s.KeepWarm, DPoP: broker.DPoPPolicy(s.DPoP)})
 	}
 	bc.AllowUnlisted = fc.Daemon.AllowUnlistedServers == nil || *fc.Daemon.AllowUnlistedServers
 	return bc, nil

@@ -67,8 +67,17 @@ func (fc *FileConfig) validateAuthServers() Problems {
 			fc.AuthServers[i].AuthMethod = "client_secret_basic"
 		}
 		p = append(p, fc.AuthServers[i].ClientSection.validate(where)...)
+		p = append(p, checkDPoP(where, as.DPoP)...)
 	}
 	return p
+}
+
+// checkDPoP validates a dpop key; empty means the default.
+func checkDPoP(where, v string) Problems {
+	if broker.DPoPPolicy(v).Valid() {
+		return nil
+	}
+	return Problems{fmt.Sprintf("%s.dpop %q: want \"auto\" (DPoP where the authorization server offers it), \"required\" (no bearer tokens) or \"off\"", where, v)}
 }
 
 func (fc *FileConfig) validateServers() Problems {
@@ -88,6 +97,7 @@ func (fc *FileConfig) validateServers() Problems {
 			p = append(p, where+".scopes: offline_access is an IdP scope, not an MCP server scope: move it to idp.scopes")
 		}
 		p = append(p, checkAllowedClients(where, s.AllowedClients)...)
+		p = append(p, checkDPoP(where, s.DPoP)...)
 	}
 	return p
 }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/xaad-dev/xaad/broker"
+	"github.com/xaad-dev/xaad/broker/dpop"
 	"github.com/xaad-dev/xaad/internal/auditlog"
 	"github.com/xaad-dev/xaad/internal/clock"
 	"github.com/xaad-dev/xaad/internal/errinfo"
@@ -38,6 +39,9 @@ func rulesFor() map[string]methodRule {
 		xaadv1.XaadService_GetToken_FullMethodName:     {audit: true, token: true},
 		xaadv1.XaadService_GetAssertion_FullMethodName: {audit: true, token: true},
 		xaadv1.XaadService_WatchTokens_FullMethodName:  {audit: true, token: true},
+		// Signs with the identity's key, for one server's origin: the same
+		// caller policy as that server's tokens.
+		xaadv1.XaadService_SignProof_FullMethodName:    {audit: true, token: true},
 		xaadv1.XaadService_Login_FullMethodName:        {audit: true},
 		xaadv1.XaadService_Logout_FullMethodName:       {audit: true},
 		xaadv1.XaadService_AddServer_FullMethodName:    {audit: true},
@@ -84,7 +88,7 @@ func (g *guard) denyUnknown(method string) error {
 func (g *guard) auditUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	resp, err := h(ctx, req)
 	if rule, ok := g.rules[info.FullMethod]; !ok || rule.audit {
-		g.record(ctx, info.FullMethod, serverOf(req), resp, err)
+		g.record(ctx, info.FullMethod, req, resp, err)
 	}
 	return resp, err
 }
@@ -93,7 +97,7 @@ func (g *guard) auditStream(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 	rs := &recvStream{ServerStream: ss}
 	err := h(srv, rs)
 	if rule, ok := g.rules[info.FullMethod]; !ok || rule.audit {
-		g.record(ss.Context(), info.FullMethod, serverOf(rs.first), nil, err)
+		g.record(ss.Context(), info.FullMethod, rs.first, nil, err)
 	}
 	return err
 }
@@ -135,6 +139,8 @@ func (g *guard) check(ctx context.Context, method string, req any) error {
 	switch r := req.(type) {
 	case *xaadv1.GetTokenRequest:
 		err = pol.decide(r.GetResource(), proc)
+	case *xaadv1.SignProofRequest:
+		err = pol.decide(r.GetResource(), proc)
 	case *xaadv1.GetAssertionRequest:
 		if r.GetAudience() != "" {
 			err = pol.decideAudience()
@@ -170,8 +176,8 @@ func (g *guard) check(ctx context.Context, method string, req any) error {
 // setPolicy makes p the policy of every check from now on.
 func (g *guard) setPolicy(p *policy) { g.policy.Store(p) }
 
-func (g *guard) record(ctx context.Context, method, server string, resp any, err error) {
-	ev := auditlog.Event{Time: g.clock.Now().UTC(), Operation: method[strings.LastIndexByte(method, '/')+1:], Server: server, Outcome: auditlog.OutcomeOK}
+func (g *guard) record(ctx context.Context, method string, req, resp any, err error) {
+	ev := auditlog.Event{Time: g.clock.Now().UTC(), Operation: method[strings.LastIndexByte(method, '/')+1:], Server: serverOf(req), Outcome: auditlog.OutcomeOK}
 	if cred, ok := peercred.FromContext(ctx); ok {
 		ev.Caller.PID, ev.Caller.UID = cred.PID, cred.UID
 	}
@@ -196,18 +202,41 @@ func (g *guard) record(ctx context.Context, method, server string, resp any, err
 		if r.GetAccessToken() != "" {
 			ev.TokenFP = broker.Fingerprint(r.GetAccessToken())
 		}
+		if r.GetDpopProof() != "" {
+			ev.Target = proofTarget(req.(*xaadv1.GetTokenRequest).GetDpop())
+		}
 	case *xaadv1.GetAssertionResponse:
 		if r.GetAssertion() != "" {
 			ev.TokenFP = broker.Fingerprint(r.GetAssertion())
 		}
 	}
+	if r, ok := req.(*xaadv1.SignProofRequest); ok {
+		// A signing is recorded, granted or not, with the token it is for
+		// and where it would be good: never the proof.
+		ev.Target = proofTarget(r.GetRequest())
+		if r.GetAccessToken() != "" {
+			ev.TokenFP = broker.Fingerprint(r.GetAccessToken())
+		}
+	}
 	g.audit.write(ev)
+}
+
+// proofTarget is the origin a DPoP proof is (or would be) good for; "" for
+// a URL that is not one.
+func proofTarget(d *xaadv1.DPoPRequest) string {
+	o, err := dpop.Origin(d.GetUrl())
+	if err != nil {
+		return ""
+	}
+	return o
 }
 
 // serverOf names the MCP server a request is about, for the audit log.
 func serverOf(req any) string {
 	switch r := req.(type) {
 	case *xaadv1.GetTokenRequest:
+		return r.GetResource()
+	case *xaadv1.SignProofRequest:
 		return r.GetResource()
 	case *xaadv1.GetAssertionRequest:
 		return r.GetResource() + r.GetAudience()

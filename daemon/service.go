@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/xaad-dev/xaad/broker"
+	"github.com/xaad-dev/xaad/broker/grant"
 	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 )
 
@@ -42,13 +43,39 @@ func (s *service) GetToken(ctx context.Context, req *xaadv1.GetTokenRequest) (*x
 			return nil, invalidArgument("scope values must be printable ASCII without quotes or backslashes (RFC 6749 §3.3)")
 		}
 	}
+	if d := req.GetDpop(); d != nil && (d.GetMethod() == "" || d.GetUrl() == "") {
+		return nil, invalidArgument("dpop: method and url are required")
+	}
 	t, err := s.b.Token(ctx, broker.TokenRequest{
 		ServerURL: req.GetResource(), Scopes: req.GetScopes(), MinValid: minValid, Force: req.GetForceRefresh(),
 	})
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return tokenProto(t), nil
+	resp := tokenProto(t)
+	if d := req.GetDpop(); d != nil && t.Type == grant.TokenTypeDPoP {
+		// The proof of the first request rides along: one round trip.
+		if resp.DpopProof, err = s.b.Proof(proofRequest(req.GetResource(), t.AccessToken, d)); err != nil {
+			return nil, toStatus(err)
+		}
+	}
+	return resp, nil
+}
+
+func (s *service) SignProof(_ context.Context, req *xaadv1.SignProofRequest) (*xaadv1.SignProofResponse, error) {
+	d := req.GetRequest()
+	if req.GetResource() == "" || req.GetAccessToken() == "" || d.GetMethod() == "" || d.GetUrl() == "" {
+		return nil, invalidArgument("resource, access_token, request.method and request.url are required")
+	}
+	proof, err := s.b.Proof(proofRequest(req.GetResource(), req.GetAccessToken(), d))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &xaadv1.SignProofResponse{DpopProof: proof}, nil
+}
+
+func proofRequest(resource, token string, d *xaadv1.DPoPRequest) broker.ProofRequest {
+	return broker.ProofRequest{ServerURL: resource, AccessToken: token, Method: d.GetMethod(), URL: d.GetUrl(), Nonce: d.GetNonce()}
 }
 
 func tokenProto(t *broker.Token) *xaadv1.GetTokenResponse {
@@ -129,7 +156,7 @@ func identityProto(i broker.IdentityInfo) *xaadv1.Identity {
 		broker.Refreshing: xaadv1.IdentityState_IDENTITY_STATE_REFRESHING,
 	}[i.State]
 	p := &xaadv1.Identity{Issuer: i.Issuer, Subject: i.Subject, State: st, HasRefreshToken: i.HasRefreshToken, LoginHintReason: i.Reason,
-		MaxAge: i.MaxAge, AcrValues: i.ACRValues}
+		MaxAge: i.MaxAge, AcrValues: i.ACRValues, DpopJkt: i.DPoPThumbprint, DpopAlgorithm: i.DPoPAlgorithm}
 	if !i.ExpiresAt.IsZero() {
 		p.IdTokenExpiresAt = timestamppb.New(i.ExpiresAt)
 	}
@@ -157,6 +184,7 @@ func serverProto(si broker.ServerInfo) *xaadv1.ServerStatus {
 			TokenExchanges: c.TokenExchanges, JwtBearerGrants: c.JWTBearerGrants, AssertionsServed: c.AssertionsServed,
 		},
 		LastUsedAt: optTime(si.LastUsedAt),
+		TokenType:  si.TokenType, Dpop: string(si.DPoP),
 	}
 	switch si.Origin {
 	case broker.OriginConfig:

@@ -43,6 +43,9 @@ type Event struct {
 	Reason    string    `json:"reason,omitempty"`
 	Caller    Caller    `json:"caller"`
 	TokenFP   string    `json:"token_fp,omitempty"`
+	// Target is the origin a DPoP proof was signed for (its htu's scheme,
+	// host and port); never the proof.
+	Target string `json:"target,omitempty"`
 	// Repeated, when above 1, says this record stands for that many
 	// events equal to it but for their times, folded into one because
 	// their caller exceeded its share of the log; Since is the time of the
@@ -70,6 +73,7 @@ const (
 	maxOutcome   = 32
 	maxReason    = 256
 	maxTokenFP   = 32
+	maxTarget    = 512
 	maxExe       = 1024
 	maxSHA256    = 80
 	maxExeError  = 512
@@ -78,7 +82,7 @@ const (
 // MaxRecord bounds the length of one encoded record, newline included:
 // twice the field limits (JSON doubles at most each byte of escaped text,
 // a backslash or a quote) plus the keys, numbers and times.
-const MaxRecord = 2*(maxOperation+maxServer+maxOutcome+maxReason+maxTokenFP+maxExe+maxSHA256+maxExeError) + 512
+const MaxRecord = 2*(maxOperation+maxServer+maxOutcome+maxReason+maxTokenFP+maxTarget+maxExe+maxSHA256+maxExeError) + 512
 
 // Clean returns ev as it is stored: every text field escaped ([Escape])
 // and cut to its limit.
@@ -88,6 +92,7 @@ func (ev Event) Clean() Event {
 	ev.Outcome = Escape(ev.Outcome, maxOutcome)
 	ev.Reason = Escape(ev.Reason, maxReason)
 	ev.TokenFP = Escape(ev.TokenFP, maxTokenFP)
+	ev.Target = Escape(ev.Target, maxTarget)
 	ev.Caller.Exe = Escape(ev.Caller.Exe, maxExe)
 	ev.Caller.SHA256 = Escape(ev.Caller.SHA256, maxSHA256)
 	ev.Caller.ExeError = Escape(ev.Caller.ExeError, maxExeError)
@@ -104,6 +109,7 @@ func (ev Event) Printable() Event {
 	ev.Outcome = Printable(ev.Outcome)
 	ev.Reason = Printable(ev.Reason)
 	ev.TokenFP = Printable(ev.TokenFP)
+	ev.Target = Printable(ev.Target)
 	ev.Caller.Exe = Printable(ev.Caller.Exe)
 	ev.Caller.SHA256 = Printable(ev.Caller.SHA256)
 	ev.Caller.ExeError = Printable(ev.Caller.ExeError)

@@ -168,8 +168,12 @@ func renderAudit(w io.Writer, events []auditlog.Event) error {
 		if exe == "" && ev.Caller.ExeError != "" {
 			exe = "? " + ev.Caller.ExeError
 		}
+		token := dash(ev.TokenFP)
+		if ev.Target != "" {
+			token += " (DPoP proof for " + ev.Target + ")"
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", ev.Time.Local().Format("2006-01-02 15:04:05"),
-			ev.Operation, dash(ev.Server), outcome, ev.Caller.PID, ev.Caller.UID, dash(strings.TrimSpace(exe)), dash(ev.TokenFP))
+			ev.Operation, dash(ev.Server), outcome, ev.Caller.PID, ev.Caller.UID, dash(strings.TrimSpace(exe)), token)
 	}
 	return tw.Flush()
 }

@@ -579,7 +579,11 @@ type GetTokenRequest struct {
 	// refresh fetched a token, from a process not yet handed that token. A
 	// process may make at most 10 forced refreshes that reach the network in
 	// a row, then one per 6 s (REASON_LIMIT_EXCEEDED beyond).
-	ForceRefresh  bool `protobuf:"varint,4,opt,name=force_refresh,json=forceRefresh,proto3" json:"force_refresh,omitempty"`
+	ForceRefresh bool `protobuf:"varint,4,opt,name=force_refresh,json=forceRefresh,proto3" json:"force_refresh,omitempty"`
+	// When set and the token is DPoP-bound (token_type "DPoP"), the response
+	// carries a proof for this request in dpop_proof, which saves the
+	// SignProof round trip for the first request made with the token.
+	Dpop          *DPoPRequest `protobuf:"bytes,5,opt,name=dpop,proto3" json:"dpop,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -642,12 +646,86 @@ func (x *GetTokenRequest) GetForceRefresh() bool {
 	return false
 }
 
+func (x *GetTokenRequest) GetDpop() *DPoPRequest {
+	if x != nil {
+		return x.Dpop
+	}
+	return nil
+}
+
+// DPoPRequest describes the HTTP request a DPoP proof is for (RFC 9449 §4.2).
+type DPoPRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The request's HTTP method, e.g. "POST" (htm).
+	Method string `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	// The request's target URI; query and fragment are left out of htu. It
+	// must be on the origin (scheme, host, port) of the MCP server.
+	Url string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	// The last DPoP-Nonce header the server sent, if any (RFC 9449 §9).
+	Nonce         string `protobuf:"bytes,3,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DPoPRequest) Reset() {
+	*x = DPoPRequest{}
+	mi := &file_xaad_v1_xaad_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DPoPRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DPoPRequest) ProtoMessage() {}
+
+func (x *DPoPRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xaad_v1_xaad_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DPoPRequest.ProtoReflect.Descriptor instead.
+func (*DPoPRequest) Descriptor() ([]byte, []int) {
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DPoPRequest) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *DPoPRequest) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *DPoPRequest) GetNonce() string {
+	if x != nil {
+		return x.Nonce
+	}
+	return ""
+}
+
 // GetTokenResponse carries an access token and how fresh it is.
 type GetTokenResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The access token. Secret: never log it.
 	AccessToken string `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
-	// The token type, normally "Bearer".
+	// The token type: "Bearer", or "DPoP" for a token bound to the daemon's
+	// DPoP key, which is sent as "Authorization: DPoP <token>" with a proof
+	// for each request (dpop_proof, SignProof).
 	TokenType string `protobuf:"bytes,2,opt,name=token_type,json=tokenType,proto3" json:"token_type,omitempty"`
 	// When the token expires, from expires_in against the daemon's receive time.
 	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
@@ -670,13 +748,16 @@ type GetTokenResponse struct {
 	// When the daemon plans to refresh it in the background; unset when no
 	// background refresh is planned.
 	NextRefreshAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=next_refresh_at,json=nextRefreshAt,proto3" json:"next_refresh_at,omitempty"`
+	// The DPoP proof for the request named in GetTokenRequest.dpop; empty
+	// for a bearer token or when none was asked for. Single use.
+	DpopProof     string `protobuf:"bytes,12,opt,name=dpop_proof,json=dpopProof,proto3" json:"dpop_proof,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetTokenResponse) Reset() {
 	*x = GetTokenResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[1]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -688,7 +769,7 @@ func (x *GetTokenResponse) String() string {
 func (*GetTokenResponse) ProtoMessage() {}
 
 func (x *GetTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[1]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -701,7 +782,7 @@ func (x *GetTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTokenResponse.ProtoReflect.Descriptor instead.
 func (*GetTokenResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{1}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *GetTokenResponse) GetAccessToken() string {
@@ -781,6 +862,124 @@ func (x *GetTokenResponse) GetNextRefreshAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *GetTokenResponse) GetDpopProof() string {
+	if x != nil {
+		return x.DpopProof
+	}
+	return ""
+}
+
+// SignProofRequest asks for a DPoP proof for one request.
+type SignProofRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The MCP server URL, as in GetTokenRequest. Required.
+	Resource string `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	// The DPoP-bound access token the request carries, as GetToken returned
+	// it; its hash becomes ath. Secret: never log it. Required.
+	AccessToken string `protobuf:"bytes,2,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	// The request the proof is for. Required.
+	Request       *DPoPRequest `protobuf:"bytes,3,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignProofRequest) Reset() {
+	*x = SignProofRequest{}
+	mi := &file_xaad_v1_xaad_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignProofRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignProofRequest) ProtoMessage() {}
+
+func (x *SignProofRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xaad_v1_xaad_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignProofRequest.ProtoReflect.Descriptor instead.
+func (*SignProofRequest) Descriptor() ([]byte, []int) {
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SignProofRequest) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *SignProofRequest) GetAccessToken() string {
+	if x != nil {
+		return x.AccessToken
+	}
+	return ""
+}
+
+func (x *SignProofRequest) GetRequest() *DPoPRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// SignProofResponse carries one proof.
+type SignProofResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The value of the request's DPoP header. Single use.
+	DpopProof     string `protobuf:"bytes,1,opt,name=dpop_proof,json=dpopProof,proto3" json:"dpop_proof,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignProofResponse) Reset() {
+	*x = SignProofResponse{}
+	mi := &file_xaad_v1_xaad_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignProofResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignProofResponse) ProtoMessage() {}
+
+func (x *SignProofResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_xaad_v1_xaad_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignProofResponse.ProtoReflect.Descriptor instead.
+func (*SignProofResponse) Descriptor() ([]byte, []int) {
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SignProofResponse) GetDpopProof() string {
+	if x != nil {
+		return x.DpopProof
+	}
+	return ""
+}
+
 // GetAssertionRequest asks for a fresh ID-JAG.
 type GetAssertionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -802,7 +1001,7 @@ type GetAssertionRequest struct {
 
 func (x *GetAssertionRequest) Reset() {
 	*x = GetAssertionRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[2]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -814,7 +1013,7 @@ func (x *GetAssertionRequest) String() string {
 func (*GetAssertionRequest) ProtoMessage() {}
 
 func (x *GetAssertionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[2]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -827,7 +1026,7 @@ func (x *GetAssertionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssertionRequest.ProtoReflect.Descriptor instead.
 func (*GetAssertionRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{2}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetAssertionRequest) GetTarget() isGetAssertionRequest_Target {
@@ -909,7 +1108,7 @@ type GetAssertionResponse struct {
 
 func (x *GetAssertionResponse) Reset() {
 	*x = GetAssertionResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[3]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -921,7 +1120,7 @@ func (x *GetAssertionResponse) String() string {
 func (*GetAssertionResponse) ProtoMessage() {}
 
 func (x *GetAssertionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[3]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -934,7 +1133,7 @@ func (x *GetAssertionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssertionResponse.ProtoReflect.Descriptor instead.
 func (*GetAssertionResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{3}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetAssertionResponse) GetAssertion() string {
@@ -991,7 +1190,7 @@ type WatchTokensRequest struct {
 
 func (x *WatchTokensRequest) Reset() {
 	*x = WatchTokensRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[4]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1003,7 +1202,7 @@ func (x *WatchTokensRequest) String() string {
 func (*WatchTokensRequest) ProtoMessage() {}
 
 func (x *WatchTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[4]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1016,7 +1215,7 @@ func (x *WatchTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTokensRequest.ProtoReflect.Descriptor instead.
 func (*WatchTokensRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{4}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *WatchTokensRequest) GetResources() []string {
@@ -1049,7 +1248,7 @@ type WatchTokensResponse struct {
 
 func (x *WatchTokensResponse) Reset() {
 	*x = WatchTokensResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[5]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1061,7 +1260,7 @@ func (x *WatchTokensResponse) String() string {
 func (*WatchTokensResponse) ProtoMessage() {}
 
 func (x *WatchTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[5]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1074,7 +1273,7 @@ func (x *WatchTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTokensResponse.ProtoReflect.Descriptor instead.
 func (*WatchTokensResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{5}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *WatchTokensResponse) GetKind() WatchEventKind {
@@ -1107,7 +1306,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[6]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1119,7 +1318,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[6]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1132,7 +1331,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{6}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{9}
 }
 
 // StatusResponse reports the identity, the servers and the daemon.
@@ -1158,7 +1357,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[7]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1170,7 +1369,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[7]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1183,7 +1382,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{7}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StatusResponse) GetIdentity() *Identity {
@@ -1251,14 +1450,19 @@ type Identity struct {
 	MaxAge string `protobuf:"bytes,7,opt,name=max_age,json=maxAge,proto3" json:"max_age,omitempty"`
 	// The OIDC acr_values the next login must request (space separated), when
 	// a step-up is demanded; empty otherwise.
-	AcrValues     string `protobuf:"bytes,8,opt,name=acr_values,json=acrValues,proto3" json:"acr_values,omitempty"`
+	AcrValues string `protobuf:"bytes,8,opt,name=acr_values,json=acrValues,proto3" json:"acr_values,omitempty"`
+	// The RFC 7638 thumbprint of the sign-in's DPoP key (the jkt its tokens
+	// are bound to), and its JWS algorithm; the key itself never leaves the
+	// daemon. Empty when signed out.
+	DpopJkt       string `protobuf:"bytes,9,opt,name=dpop_jkt,json=dpopJkt,proto3" json:"dpop_jkt,omitempty"`
+	DpopAlgorithm string `protobuf:"bytes,10,opt,name=dpop_algorithm,json=dpopAlgorithm,proto3" json:"dpop_algorithm,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Identity) Reset() {
 	*x = Identity{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[8]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1270,7 +1474,7 @@ func (x *Identity) String() string {
 func (*Identity) ProtoMessage() {}
 
 func (x *Identity) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[8]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1283,7 +1487,7 @@ func (x *Identity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Identity.ProtoReflect.Descriptor instead.
 func (*Identity) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{8}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Identity) GetIssuer() string {
@@ -1342,6 +1546,20 @@ func (x *Identity) GetAcrValues() string {
 	return ""
 }
 
+func (x *Identity) GetDpopJkt() string {
+	if x != nil {
+		return x.DpopJkt
+	}
+	return ""
+}
+
+func (x *Identity) GetDpopAlgorithm() string {
+	if x != nil {
+		return x.DpopAlgorithm
+	}
+	return ""
+}
+
 // ServerStatus describes one MCP server without any token material.
 type ServerStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1373,14 +1591,20 @@ type ServerStatus struct {
 	// Where the entry came from.
 	Origin ServerOrigin `protobuf:"varint,13,opt,name=origin,proto3,enum=xaad.v1.ServerOrigin" json:"origin,omitempty"`
 	// When a client last asked for a token; unset when never.
-	LastUsedAt    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=last_used_at,json=lastUsedAt,proto3" json:"last_used_at,omitempty"`
+	LastUsedAt *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=last_used_at,json=lastUsedAt,proto3" json:"last_used_at,omitempty"`
+	// The type of the held token ("Bearer" or "DPoP"); empty when none is
+	// held.
+	TokenType string `protobuf:"bytes,15,opt,name=token_type,json=tokenType,proto3" json:"token_type,omitempty"`
+	// The DPoP policy in force: "auto", "required" or "off" (the server's
+	// own combined with its authorization server's).
+	Dpop          string `protobuf:"bytes,16,opt,name=dpop,proto3" json:"dpop,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServerStatus) Reset() {
 	*x = ServerStatus{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[9]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1616,7 @@ func (x *ServerStatus) String() string {
 func (*ServerStatus) ProtoMessage() {}
 
 func (x *ServerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[9]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1629,7 @@ func (x *ServerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerStatus.ProtoReflect.Descriptor instead.
 func (*ServerStatus) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{9}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ServerStatus) GetUrl() string {
@@ -1506,6 +1730,20 @@ func (x *ServerStatus) GetLastUsedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ServerStatus) GetTokenType() string {
+	if x != nil {
+		return x.TokenType
+	}
+	return ""
+}
+
+func (x *ServerStatus) GetDpop() string {
+	if x != nil {
+		return x.Dpop
+	}
+	return ""
+}
+
 // ServerCounters counts events for one server since the daemon started (or
 // since the server was added).
 type ServerCounters struct {
@@ -1533,7 +1771,7 @@ type ServerCounters struct {
 
 func (x *ServerCounters) Reset() {
 	*x = ServerCounters{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[10]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1545,7 +1783,7 @@ func (x *ServerCounters) String() string {
 func (*ServerCounters) ProtoMessage() {}
 
 func (x *ServerCounters) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[10]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1558,7 +1796,7 @@ func (x *ServerCounters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerCounters.ProtoReflect.Descriptor instead.
 func (*ServerCounters) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{10}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ServerCounters) GetRefreshes() uint64 {
@@ -1632,7 +1870,7 @@ type LoginRequest struct {
 
 func (x *LoginRequest) Reset() {
 	*x = LoginRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[11]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1644,7 +1882,7 @@ func (x *LoginRequest) String() string {
 func (*LoginRequest) ProtoMessage() {}
 
 func (x *LoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[11]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1657,7 +1895,7 @@ func (x *LoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
 func (*LoginRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{11}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LoginRequest) GetMode() LoginMode {
@@ -1713,7 +1951,7 @@ type LoginResponse struct {
 
 func (x *LoginResponse) Reset() {
 	*x = LoginResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[12]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1725,7 +1963,7 @@ func (x *LoginResponse) String() string {
 func (*LoginResponse) ProtoMessage() {}
 
 func (x *LoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[12]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1738,7 +1976,7 @@ func (x *LoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
 func (*LoginResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{12}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *LoginResponse) GetEvent() isLoginResponse_Event {
@@ -1830,7 +2068,7 @@ type OpenURL struct {
 
 func (x *OpenURL) Reset() {
 	*x = OpenURL{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[13]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1842,7 +2080,7 @@ func (x *OpenURL) String() string {
 func (*OpenURL) ProtoMessage() {}
 
 func (x *OpenURL) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[13]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1855,7 +2093,7 @@ func (x *OpenURL) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenURL.ProtoReflect.Descriptor instead.
 func (*OpenURL) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{13}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *OpenURL) GetUrl() string {
@@ -1891,7 +2129,7 @@ type DeviceCode struct {
 
 func (x *DeviceCode) Reset() {
 	*x = DeviceCode{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[14]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1903,7 +2141,7 @@ func (x *DeviceCode) String() string {
 func (*DeviceCode) ProtoMessage() {}
 
 func (x *DeviceCode) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[14]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1916,7 +2154,7 @@ func (x *DeviceCode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceCode.ProtoReflect.Descriptor instead.
 func (*DeviceCode) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{14}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DeviceCode) GetUserCode() string {
@@ -1965,7 +2203,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[15]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1977,7 +2215,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[15]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1990,7 +2228,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{15}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Progress) GetMessage() string {
@@ -2011,7 +2249,7 @@ type LoginDone struct {
 
 func (x *LoginDone) Reset() {
 	*x = LoginDone{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[16]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2023,7 +2261,7 @@ func (x *LoginDone) String() string {
 func (*LoginDone) ProtoMessage() {}
 
 func (x *LoginDone) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[16]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2036,7 +2274,7 @@ func (x *LoginDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginDone.ProtoReflect.Descriptor instead.
 func (*LoginDone) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{16}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *LoginDone) GetIdentity() *Identity {
@@ -2055,7 +2293,7 @@ type LogoutRequest struct {
 
 func (x *LogoutRequest) Reset() {
 	*x = LogoutRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[17]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2067,7 +2305,7 @@ func (x *LogoutRequest) String() string {
 func (*LogoutRequest) ProtoMessage() {}
 
 func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[17]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2080,7 +2318,7 @@ func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutRequest.ProtoReflect.Descriptor instead.
 func (*LogoutRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{17}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{20}
 }
 
 // LogoutResponse reports what Logout did.
@@ -2094,7 +2332,7 @@ type LogoutResponse struct {
 
 func (x *LogoutResponse) Reset() {
 	*x = LogoutResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[18]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2106,7 +2344,7 @@ func (x *LogoutResponse) String() string {
 func (*LogoutResponse) ProtoMessage() {}
 
 func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[18]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2119,7 +2357,7 @@ func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutResponse.ProtoReflect.Descriptor instead.
 func (*LogoutResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{18}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LogoutResponse) GetRevoked() bool {
@@ -2145,7 +2383,7 @@ type AddServerRequest struct {
 
 func (x *AddServerRequest) Reset() {
 	*x = AddServerRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[19]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2157,7 +2395,7 @@ func (x *AddServerRequest) String() string {
 func (*AddServerRequest) ProtoMessage() {}
 
 func (x *AddServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[19]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2170,7 +2408,7 @@ func (x *AddServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddServerRequest.ProtoReflect.Descriptor instead.
 func (*AddServerRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{19}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AddServerRequest) GetUrl() string {
@@ -2205,7 +2443,7 @@ type AddServerResponse struct {
 
 func (x *AddServerResponse) Reset() {
 	*x = AddServerResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[20]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2217,7 +2455,7 @@ func (x *AddServerResponse) String() string {
 func (*AddServerResponse) ProtoMessage() {}
 
 func (x *AddServerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[20]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2230,7 +2468,7 @@ func (x *AddServerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddServerResponse.ProtoReflect.Descriptor instead.
 func (*AddServerResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{20}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AddServerResponse) GetServer() *ServerStatus {
@@ -2251,7 +2489,7 @@ type RemoveServerRequest struct {
 
 func (x *RemoveServerRequest) Reset() {
 	*x = RemoveServerRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[21]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2263,7 +2501,7 @@ func (x *RemoveServerRequest) String() string {
 func (*RemoveServerRequest) ProtoMessage() {}
 
 func (x *RemoveServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[21]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2276,7 +2514,7 @@ func (x *RemoveServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveServerRequest.ProtoReflect.Descriptor instead.
 func (*RemoveServerRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{21}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RemoveServerRequest) GetUrl() string {
@@ -2295,7 +2533,7 @@ type RemoveServerResponse struct {
 
 func (x *RemoveServerResponse) Reset() {
 	*x = RemoveServerResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[22]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2307,7 +2545,7 @@ func (x *RemoveServerResponse) String() string {
 func (*RemoveServerResponse) ProtoMessage() {}
 
 func (x *RemoveServerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[22]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2320,7 +2558,7 @@ func (x *RemoveServerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveServerResponse.ProtoReflect.Descriptor instead.
 func (*RemoveServerResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{22}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{25}
 }
 
 // ListServersRequest lists servers. It has no fields yet.
@@ -2332,7 +2570,7 @@ type ListServersRequest struct {
 
 func (x *ListServersRequest) Reset() {
 	*x = ListServersRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[23]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2344,7 +2582,7 @@ func (x *ListServersRequest) String() string {
 func (*ListServersRequest) ProtoMessage() {}
 
 func (x *ListServersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[23]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2357,7 +2595,7 @@ func (x *ListServersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServersRequest.ProtoReflect.Descriptor instead.
 func (*ListServersRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{23}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{26}
 }
 
 // ListServersResponse lists every known server.
@@ -2373,7 +2611,7 @@ type ListServersResponse struct {
 
 func (x *ListServersResponse) Reset() {
 	*x = ListServersResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[24]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2385,7 +2623,7 @@ func (x *ListServersResponse) String() string {
 func (*ListServersResponse) ProtoMessage() {}
 
 func (x *ListServersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[24]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2398,7 +2636,7 @@ func (x *ListServersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServersResponse.ProtoReflect.Descriptor instead.
 func (*ListServersResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{24}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListServersResponse) GetServers() []*ServerStatus {
@@ -2419,12 +2657,17 @@ var File_xaad_v1_xaad_proto protoreflect.FileDescriptor
 
 const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"\n" +
-	"\x12xaad/v1/xaad.proto\x12\axaad.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\x01\n" +
+	"\x12xaad/v1/xaad.proto\x12\axaad.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x01\n" +
 	"\x0fGetTokenRequest\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12\x16\n" +
 	"\x06scopes\x18\x02 \x03(\tR\x06scopes\x12=\n" +
 	"\rmin_valid_for\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\vminValidFor\x12#\n" +
-	"\rforce_refresh\x18\x04 \x01(\bR\fforceRefresh\"\xe0\x03\n" +
+	"\rforce_refresh\x18\x04 \x01(\bR\fforceRefresh\x12(\n" +
+	"\x04dpop\x18\x05 \x01(\v2\x14.xaad.v1.DPoPRequestR\x04dpop\"M\n" +
+	"\vDPoPRequest\x12\x16\n" +
+	"\x06method\x18\x01 \x01(\tR\x06method\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x14\n" +
+	"\x05nonce\x18\x03 \x01(\tR\x05nonce\"\xff\x03\n" +
 	"\x10GetTokenResponse\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12\x1d\n" +
 	"\n" +
@@ -2439,7 +2682,16 @@ const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"\fstale_reason\x18\t \x01(\tR\vstaleReason\x12=\n" +
 	"\frefreshed_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\vrefreshedAt\x12B\n" +
-	"\x0fnext_refresh_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\rnextRefreshAt\"\x98\x01\n" +
+	"\x0fnext_refresh_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\rnextRefreshAt\x12\x1d\n" +
+	"\n" +
+	"dpop_proof\x18\f \x01(\tR\tdpopProof\"\x81\x01\n" +
+	"\x10SignProofRequest\x12\x1a\n" +
+	"\bresource\x18\x01 \x01(\tR\bresource\x12!\n" +
+	"\faccess_token\x18\x02 \x01(\tR\vaccessToken\x12.\n" +
+	"\arequest\x18\x03 \x01(\v2\x14.xaad.v1.DPoPRequestR\arequest\"2\n" +
+	"\x11SignProofResponse\x12\x1d\n" +
+	"\n" +
+	"dpop_proof\x18\x01 \x01(\tR\tdpopProof\"\x98\x01\n" +
 	"\x13GetAssertionRequest\x12\x1c\n" +
 	"\bresource\x18\x01 \x01(\tH\x00R\bresource\x12\x1c\n" +
 	"\baudience\x18\x02 \x01(\tH\x00R\baudience\x12#\n" +
@@ -2468,7 +2720,7 @@ const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12\x1a\n" +
 	"\bwarnings\x18\x05 \x03(\tR\bwarnings\x12'\n" +
-	"\x0fservers_omitted\x18\x06 \x01(\rR\x0eserversOmitted\"\xc5\x02\n" +
+	"\x0fservers_omitted\x18\x06 \x01(\rR\x0eserversOmitted\"\x87\x03\n" +
 	"\bIdentity\x12\x16\n" +
 	"\x06issuer\x18\x01 \x01(\tR\x06issuer\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x12I\n" +
@@ -2478,7 +2730,10 @@ const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"\x11login_hint_reason\x18\x06 \x01(\tR\x0floginHintReason\x12\x17\n" +
 	"\amax_age\x18\a \x01(\tR\x06maxAge\x12\x1d\n" +
 	"\n" +
-	"acr_values\x18\b \x01(\tR\tacrValues\"\x9c\x05\n" +
+	"acr_values\x18\b \x01(\tR\tacrValues\x12\x19\n" +
+	"\bdpop_jkt\x18\t \x01(\tR\adpopJkt\x12%\n" +
+	"\x0edpop_algorithm\x18\n" +
+	" \x01(\tR\rdpopAlgorithm\"\xcf\x05\n" +
 	"\fServerStatus\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1a\n" +
 	"\bresource\x18\x02 \x01(\tR\bresource\x121\n" +
@@ -2496,7 +2751,10 @@ const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"\tkeep_warm\x18\f \x01(\bR\bkeepWarm\x12-\n" +
 	"\x06origin\x18\r \x01(\x0e2\x15.xaad.v1.ServerOriginR\x06origin\x12<\n" +
 	"\flast_used_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"lastUsedAt\"\x87\x02\n" +
+	"lastUsedAt\x12\x1d\n" +
+	"\n" +
+	"token_type\x18\x0f \x01(\tR\ttokenType\x12\x12\n" +
+	"\x04dpop\x18\x10 \x01(\tR\x04dpop\"\x87\x02\n" +
 	"\x0eServerCounters\x12\x1c\n" +
 	"\trefreshes\x18\x01 \x01(\x04R\trefreshes\x12\x1a\n" +
 	"\bfailures\x18\x02 \x01(\x04R\bfailures\x12\x1d\n" +
@@ -2604,7 +2862,7 @@ const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"\x1aWATCH_EVENT_KIND_REFRESHED\x10\x03\x12\"\n" +
 	"\x1eWATCH_EVENT_KIND_STATE_CHANGED\x10\x04\x12\x1b\n" +
 	"\x17WATCH_EVENT_KIND_RESYNC\x10\x05\x12\x1c\n" +
-	"\x18WATCH_EVENT_KIND_REMOVED\x10\x062\xf2\x04\n" +
+	"\x18WATCH_EVENT_KIND_REMOVED\x10\x062\xb6\x05\n" +
 	"\vXaadService\x12?\n" +
 	"\bGetToken\x12\x18.xaad.v1.GetTokenRequest\x1a\x19.xaad.v1.GetTokenResponse\x12K\n" +
 	"\fGetAssertion\x12\x1c.xaad.v1.GetAssertionRequest\x1a\x1d.xaad.v1.GetAssertionResponse\x12J\n" +
@@ -2614,7 +2872,8 @@ const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"\x06Logout\x12\x16.xaad.v1.LogoutRequest\x1a\x17.xaad.v1.LogoutResponse\x12B\n" +
 	"\tAddServer\x12\x19.xaad.v1.AddServerRequest\x1a\x1a.xaad.v1.AddServerResponse\x12K\n" +
 	"\fRemoveServer\x12\x1c.xaad.v1.RemoveServerRequest\x1a\x1d.xaad.v1.RemoveServerResponse\x12H\n" +
-	"\vListServers\x12\x1b.xaad.v1.ListServersRequest\x1a\x1c.xaad.v1.ListServersResponseB/Z-github.com/xaad-dev/xaad/proto/xaad/v1;xaadv1b\x06proto3"
+	"\vListServers\x12\x1b.xaad.v1.ListServersRequest\x1a\x1c.xaad.v1.ListServersResponse\x12B\n" +
+	"\tSignProof\x12\x19.xaad.v1.SignProofRequest\x1a\x1a.xaad.v1.SignProofResponseB/Z-github.com/xaad-dev/xaad/proto/xaad/v1;xaadv1b\x06proto3"
 
 var (
 	file_xaad_v1_xaad_proto_rawDescOnce sync.Once
@@ -2629,7 +2888,7 @@ func file_xaad_v1_xaad_proto_rawDescGZIP() []byte {
 }
 
 var file_xaad_v1_xaad_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_xaad_v1_xaad_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_xaad_v1_xaad_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_xaad_v1_xaad_proto_goTypes = []any{
 	(Reason)(0),                   // 0: xaad.v1.Reason
 	(TokenSource)(0),              // 1: xaad.v1.TokenSource
@@ -2639,89 +2898,96 @@ var file_xaad_v1_xaad_proto_goTypes = []any{
 	(LoginMode)(0),                // 5: xaad.v1.LoginMode
 	(WatchEventKind)(0),           // 6: xaad.v1.WatchEventKind
 	(*GetTokenRequest)(nil),       // 7: xaad.v1.GetTokenRequest
-	(*GetTokenResponse)(nil),      // 8: xaad.v1.GetTokenResponse
-	(*GetAssertionRequest)(nil),   // 9: xaad.v1.GetAssertionRequest
-	(*GetAssertionResponse)(nil),  // 10: xaad.v1.GetAssertionResponse
-	(*WatchTokensRequest)(nil),    // 11: xaad.v1.WatchTokensRequest
-	(*WatchTokensResponse)(nil),   // 12: xaad.v1.WatchTokensResponse
-	(*StatusRequest)(nil),         // 13: xaad.v1.StatusRequest
-	(*StatusResponse)(nil),        // 14: xaad.v1.StatusResponse
-	(*Identity)(nil),              // 15: xaad.v1.Identity
-	(*ServerStatus)(nil),          // 16: xaad.v1.ServerStatus
-	(*ServerCounters)(nil),        // 17: xaad.v1.ServerCounters
-	(*LoginRequest)(nil),          // 18: xaad.v1.LoginRequest
-	(*LoginResponse)(nil),         // 19: xaad.v1.LoginResponse
-	(*OpenURL)(nil),               // 20: xaad.v1.OpenURL
-	(*DeviceCode)(nil),            // 21: xaad.v1.DeviceCode
-	(*Progress)(nil),              // 22: xaad.v1.Progress
-	(*LoginDone)(nil),             // 23: xaad.v1.LoginDone
-	(*LogoutRequest)(nil),         // 24: xaad.v1.LogoutRequest
-	(*LogoutResponse)(nil),        // 25: xaad.v1.LogoutResponse
-	(*AddServerRequest)(nil),      // 26: xaad.v1.AddServerRequest
-	(*AddServerResponse)(nil),     // 27: xaad.v1.AddServerResponse
-	(*RemoveServerRequest)(nil),   // 28: xaad.v1.RemoveServerRequest
-	(*RemoveServerResponse)(nil),  // 29: xaad.v1.RemoveServerResponse
-	(*ListServersRequest)(nil),    // 30: xaad.v1.ListServersRequest
-	(*ListServersResponse)(nil),   // 31: xaad.v1.ListServersResponse
-	(*durationpb.Duration)(nil),   // 32: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 33: google.protobuf.Timestamp
+	(*DPoPRequest)(nil),           // 8: xaad.v1.DPoPRequest
+	(*GetTokenResponse)(nil),      // 9: xaad.v1.GetTokenResponse
+	(*SignProofRequest)(nil),      // 10: xaad.v1.SignProofRequest
+	(*SignProofResponse)(nil),     // 11: xaad.v1.SignProofResponse
+	(*GetAssertionRequest)(nil),   // 12: xaad.v1.GetAssertionRequest
+	(*GetAssertionResponse)(nil),  // 13: xaad.v1.GetAssertionResponse
+	(*WatchTokensRequest)(nil),    // 14: xaad.v1.WatchTokensRequest
+	(*WatchTokensResponse)(nil),   // 15: xaad.v1.WatchTokensResponse
+	(*StatusRequest)(nil),         // 16: xaad.v1.StatusRequest
+	(*StatusResponse)(nil),        // 17: xaad.v1.StatusResponse
+	(*Identity)(nil),              // 18: xaad.v1.Identity
+	(*ServerStatus)(nil),          // 19: xaad.v1.ServerStatus
+	(*ServerCounters)(nil),        // 20: xaad.v1.ServerCounters
+	(*LoginRequest)(nil),          // 21: xaad.v1.LoginRequest
+	(*LoginResponse)(nil),         // 22: xaad.v1.LoginResponse
+	(*OpenURL)(nil),               // 23: xaad.v1.OpenURL
+	(*DeviceCode)(nil),            // 24: xaad.v1.DeviceCode
+	(*Progress)(nil),              // 25: xaad.v1.Progress
+	(*LoginDone)(nil),             // 26: xaad.v1.LoginDone
+	(*LogoutRequest)(nil),         // 27: xaad.v1.LogoutRequest
+	(*LogoutResponse)(nil),        // 28: xaad.v1.LogoutResponse
+	(*AddServerRequest)(nil),      // 29: xaad.v1.AddServerRequest
+	(*AddServerResponse)(nil),     // 30: xaad.v1.AddServerResponse
+	(*RemoveServerRequest)(nil),   // 31: xaad.v1.RemoveServerRequest
+	(*RemoveServerResponse)(nil),  // 32: xaad.v1.RemoveServerResponse
+	(*ListServersRequest)(nil),    // 33: xaad.v1.ListServersRequest
+	(*ListServersResponse)(nil),   // 34: xaad.v1.ListServersResponse
+	(*durationpb.Duration)(nil),   // 35: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 36: google.protobuf.Timestamp
 }
 var file_xaad_v1_xaad_proto_depIdxs = []int32{
-	32, // 0: xaad.v1.GetTokenRequest.min_valid_for:type_name -> google.protobuf.Duration
-	33, // 1: xaad.v1.GetTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
-	1,  // 2: xaad.v1.GetTokenResponse.source:type_name -> xaad.v1.TokenSource
-	33, // 3: xaad.v1.GetTokenResponse.refreshed_at:type_name -> google.protobuf.Timestamp
-	33, // 4: xaad.v1.GetTokenResponse.next_refresh_at:type_name -> google.protobuf.Timestamp
-	33, // 5: xaad.v1.GetAssertionResponse.expires_at:type_name -> google.protobuf.Timestamp
-	6,  // 6: xaad.v1.WatchTokensResponse.kind:type_name -> xaad.v1.WatchEventKind
-	16, // 7: xaad.v1.WatchTokensResponse.server:type_name -> xaad.v1.ServerStatus
-	8,  // 8: xaad.v1.WatchTokensResponse.token:type_name -> xaad.v1.GetTokenResponse
-	15, // 9: xaad.v1.StatusResponse.identity:type_name -> xaad.v1.Identity
-	16, // 10: xaad.v1.StatusResponse.servers:type_name -> xaad.v1.ServerStatus
-	33, // 11: xaad.v1.StatusResponse.started_at:type_name -> google.protobuf.Timestamp
-	33, // 12: xaad.v1.Identity.id_token_expires_at:type_name -> google.protobuf.Timestamp
-	2,  // 13: xaad.v1.Identity.state:type_name -> xaad.v1.IdentityState
-	3,  // 14: xaad.v1.ServerStatus.state:type_name -> xaad.v1.ServerState
-	33, // 15: xaad.v1.ServerStatus.token_expires_at:type_name -> google.protobuf.Timestamp
-	33, // 16: xaad.v1.ServerStatus.next_refresh_at:type_name -> google.protobuf.Timestamp
-	33, // 17: xaad.v1.ServerStatus.last_refresh_at:type_name -> google.protobuf.Timestamp
-	0,  // 18: xaad.v1.ServerStatus.last_error_reason:type_name -> xaad.v1.Reason
-	17, // 19: xaad.v1.ServerStatus.counters:type_name -> xaad.v1.ServerCounters
-	4,  // 20: xaad.v1.ServerStatus.origin:type_name -> xaad.v1.ServerOrigin
-	33, // 21: xaad.v1.ServerStatus.last_used_at:type_name -> google.protobuf.Timestamp
-	5,  // 22: xaad.v1.LoginRequest.mode:type_name -> xaad.v1.LoginMode
-	20, // 23: xaad.v1.LoginResponse.open_url:type_name -> xaad.v1.OpenURL
-	21, // 24: xaad.v1.LoginResponse.device_code:type_name -> xaad.v1.DeviceCode
-	22, // 25: xaad.v1.LoginResponse.progress:type_name -> xaad.v1.Progress
-	23, // 26: xaad.v1.LoginResponse.done:type_name -> xaad.v1.LoginDone
-	33, // 27: xaad.v1.DeviceCode.expires_at:type_name -> google.protobuf.Timestamp
-	32, // 28: xaad.v1.DeviceCode.interval:type_name -> google.protobuf.Duration
-	15, // 29: xaad.v1.LoginDone.identity:type_name -> xaad.v1.Identity
-	16, // 30: xaad.v1.AddServerResponse.server:type_name -> xaad.v1.ServerStatus
-	16, // 31: xaad.v1.ListServersResponse.servers:type_name -> xaad.v1.ServerStatus
-	7,  // 32: xaad.v1.XaadService.GetToken:input_type -> xaad.v1.GetTokenRequest
-	9,  // 33: xaad.v1.XaadService.GetAssertion:input_type -> xaad.v1.GetAssertionRequest
-	11, // 34: xaad.v1.XaadService.WatchTokens:input_type -> xaad.v1.WatchTokensRequest
-	13, // 35: xaad.v1.XaadService.Status:input_type -> xaad.v1.StatusRequest
-	18, // 36: xaad.v1.XaadService.Login:input_type -> xaad.v1.LoginRequest
-	24, // 37: xaad.v1.XaadService.Logout:input_type -> xaad.v1.LogoutRequest
-	26, // 38: xaad.v1.XaadService.AddServer:input_type -> xaad.v1.AddServerRequest
-	28, // 39: xaad.v1.XaadService.RemoveServer:input_type -> xaad.v1.RemoveServerRequest
-	30, // 40: xaad.v1.XaadService.ListServers:input_type -> xaad.v1.ListServersRequest
-	8,  // 41: xaad.v1.XaadService.GetToken:output_type -> xaad.v1.GetTokenResponse
-	10, // 42: xaad.v1.XaadService.GetAssertion:output_type -> xaad.v1.GetAssertionResponse
-	12, // 43: xaad.v1.XaadService.WatchTokens:output_type -> xaad.v1.WatchTokensResponse
-	14, // 44: xaad.v1.XaadService.Status:output_type -> xaad.v1.StatusResponse
-	19, // 45: xaad.v1.XaadService.Login:output_type -> xaad.v1.LoginResponse
-	25, // 46: xaad.v1.XaadService.Logout:output_type -> xaad.v1.LogoutResponse
-	27, // 47: xaad.v1.XaadService.AddServer:output_type -> xaad.v1.AddServerResponse
-	29, // 48: xaad.v1.XaadService.RemoveServer:output_type -> xaad.v1.RemoveServerResponse
-	31, // 49: xaad.v1.XaadService.ListServers:output_type -> xaad.v1.ListServersResponse
-	41, // [41:50] is the sub-list for method output_type
-	32, // [32:41] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	35, // 0: xaad.v1.GetTokenRequest.min_valid_for:type_name -> google.protobuf.Duration
+	8,  // 1: xaad.v1.GetTokenRequest.dpop:type_name -> xaad.v1.DPoPRequest
+	36, // 2: xaad.v1.GetTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 3: xaad.v1.GetTokenResponse.source:type_name -> xaad.v1.TokenSource
+	36, // 4: xaad.v1.GetTokenResponse.refreshed_at:type_name -> google.protobuf.Timestamp
+	36, // 5: xaad.v1.GetTokenResponse.next_refresh_at:type_name -> google.protobuf.Timestamp
+	8,  // 6: xaad.v1.SignProofRequest.request:type_name -> xaad.v1.DPoPRequest
+	36, // 7: xaad.v1.GetAssertionResponse.expires_at:type_name -> google.protobuf.Timestamp
+	6,  // 8: xaad.v1.WatchTokensResponse.kind:type_name -> xaad.v1.WatchEventKind
+	19, // 9: xaad.v1.WatchTokensResponse.server:type_name -> xaad.v1.ServerStatus
+	9,  // 10: xaad.v1.WatchTokensResponse.token:type_name -> xaad.v1.GetTokenResponse
+	18, // 11: xaad.v1.StatusResponse.identity:type_name -> xaad.v1.Identity
+	19, // 12: xaad.v1.StatusResponse.servers:type_name -> xaad.v1.ServerStatus
+	36, // 13: xaad.v1.StatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	36, // 14: xaad.v1.Identity.id_token_expires_at:type_name -> google.protobuf.Timestamp
+	2,  // 15: xaad.v1.Identity.state:type_name -> xaad.v1.IdentityState
+	3,  // 16: xaad.v1.ServerStatus.state:type_name -> xaad.v1.ServerState
+	36, // 17: xaad.v1.ServerStatus.token_expires_at:type_name -> google.protobuf.Timestamp
+	36, // 18: xaad.v1.ServerStatus.next_refresh_at:type_name -> google.protobuf.Timestamp
+	36, // 19: xaad.v1.ServerStatus.last_refresh_at:type_name -> google.protobuf.Timestamp
+	0,  // 20: xaad.v1.ServerStatus.last_error_reason:type_name -> xaad.v1.Reason
+	20, // 21: xaad.v1.ServerStatus.counters:type_name -> xaad.v1.ServerCounters
+	4,  // 22: xaad.v1.ServerStatus.origin:type_name -> xaad.v1.ServerOrigin
+	36, // 23: xaad.v1.ServerStatus.last_used_at:type_name -> google.protobuf.Timestamp
+	5,  // 24: xaad.v1.LoginRequest.mode:type_name -> xaad.v1.LoginMode
+	23, // 25: xaad.v1.LoginResponse.open_url:type_name -> xaad.v1.OpenURL
+	24, // 26: xaad.v1.LoginResponse.device_code:type_name -> xaad.v1.DeviceCode
+	25, // 27: xaad.v1.LoginResponse.progress:type_name -> xaad.v1.Progress
+	26, // 28: xaad.v1.LoginResponse.done:type_name -> xaad.v1.LoginDone
+	36, // 29: xaad.v1.DeviceCode.expires_at:type_name -> google.protobuf.Timestamp
+	35, // 30: xaad.v1.DeviceCode.interval:type_name -> google.protobuf.Duration
+	18, // 31: xaad.v1.LoginDone.identity:type_name -> xaad.v1.Identity
+	19, // 32: xaad.v1.AddServerResponse.server:type_name -> xaad.v1.ServerStatus
+	19, // 33: xaad.v1.ListServersResponse.servers:type_name -> xaad.v1.ServerStatus
+	7,  // 34: xaad.v1.XaadService.GetToken:input_type -> xaad.v1.GetTokenRequest
+	12, // 35: xaad.v1.XaadService.GetAssertion:input_type -> xaad.v1.GetAssertionRequest
+	14, // 36: xaad.v1.XaadService.WatchTokens:input_type -> xaad.v1.WatchTokensRequest
+	16, // 37: xaad.v1.XaadService.Status:input_type -> xaad.v1.StatusRequest
+	21, // 38: xaad.v1.XaadService.Login:input_type -> xaad.v1.LoginRequest
+	27, // 39: xaad.v1.XaadService.Logout:input_type -> xaad.v1.LogoutRequest
+	29, // 40: xaad.v1.XaadService.AddServer:input_type -> xaad.v1.AddServerRequest
+	31, // 41: xaad.v1.XaadService.RemoveServer:input_type -> xaad.v1.RemoveServerRequest
+	33, // 42: xaad.v1.XaadService.ListServers:input_type -> xaad.v1.ListServersRequest
+	10, // 43: xaad.v1.XaadService.SignProof:input_type -> xaad.v1.SignProofRequest
+	9,  // 44: xaad.v1.XaadService.GetToken:output_type -> xaad.v1.GetTokenResponse
+	13, // 45: xaad.v1.XaadService.GetAssertion:output_type -> xaad.v1.GetAssertionResponse
+	15, // 46: xaad.v1.XaadService.WatchTokens:output_type -> xaad.v1.WatchTokensResponse
+	17, // 47: xaad.v1.XaadService.Status:output_type -> xaad.v1.StatusResponse
+	22, // 48: xaad.v1.XaadService.Login:output_type -> xaad.v1.LoginResponse
+	28, // 49: xaad.v1.XaadService.Logout:output_type -> xaad.v1.LogoutResponse
+	30, // 50: xaad.v1.XaadService.AddServer:output_type -> xaad.v1.AddServerResponse
+	32, // 51: xaad.v1.XaadService.RemoveServer:output_type -> xaad.v1.RemoveServerResponse
+	34, // 52: xaad.v1.XaadService.ListServers:output_type -> xaad.v1.ListServersResponse
+	11, // 53: xaad.v1.XaadService.SignProof:output_type -> xaad.v1.SignProofResponse
+	44, // [44:54] is the sub-list for method output_type
+	34, // [34:44] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_xaad_v1_xaad_proto_init() }
@@ -2729,11 +2995,11 @@ func file_xaad_v1_xaad_proto_init() {
 	if File_xaad_v1_xaad_proto != nil {
 		return
 	}
-	file_xaad_v1_xaad_proto_msgTypes[2].OneofWrappers = []any{
+	file_xaad_v1_xaad_proto_msgTypes[5].OneofWrappers = []any{
 		(*GetAssertionRequest_Resource)(nil),
 		(*GetAssertionRequest_Audience)(nil),
 	}
-	file_xaad_v1_xaad_proto_msgTypes[12].OneofWrappers = []any{
+	file_xaad_v1_xaad_proto_msgTypes[15].OneofWrappers = []any{
 		(*LoginResponse_OpenUrl)(nil),
 		(*LoginResponse_DeviceCode)(nil),
 		(*LoginResponse_Progress)(nil),
@@ -2745,7 +3011,7 @@ func file_xaad_v1_xaad_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xaad_v1_xaad_proto_rawDesc), len(file_xaad_v1_xaad_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   25,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

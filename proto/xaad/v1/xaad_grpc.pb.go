@@ -57,6 +57,7 @@ const (
 	XaadService_AddServer_FullMethodName    = "/xaad.v1.XaadService/AddServer"
 	XaadService_RemoveServer_FullMethodName = "/xaad.v1.XaadService/RemoveServer"
 	XaadService_ListServers_FullMethodName  = "/xaad.v1.XaadService/ListServers"
+	XaadService_SignProof_FullMethodName    = "/xaad.v1.XaadService/SignProof"
 )
 
 // XaadServiceClient is the client API for XaadService service.
@@ -102,6 +103,14 @@ type XaadServiceClient interface {
 	RemoveServer(ctx context.Context, in *RemoveServerRequest, opts ...grpc.CallOption) (*RemoveServerResponse, error)
 	// ListServers lists every known server, from config and user-added.
 	ListServers(ctx context.Context, in *ListServersRequest, opts ...grpc.CallOption) (*ListServersResponse, error)
+	// SignProof signs an RFC 9449 DPoP proof for one request to an MCP server
+	// with the sign-in's DPoP key, which never leaves the daemon (as
+	// ssh-agent signs with SSH keys). The daemon sets iat and a fresh jti
+	// itself, and ath from the access token; it signs only for the origin of
+	// `resource`, for a DPoP-bound token it issued for that server and that
+	// is still valid, under the same caller policy as GetToken. Every
+	// request needs a new proof: never reuse one.
+	SignProof(ctx context.Context, in *SignProofRequest, opts ...grpc.CallOption) (*SignProofResponse, error)
 }
 
 type xaadServiceClient struct {
@@ -220,6 +229,16 @@ func (c *xaadServiceClient) ListServers(ctx context.Context, in *ListServersRequ
 	return out, nil
 }
 
+func (c *xaadServiceClient) SignProof(ctx context.Context, in *SignProofRequest, opts ...grpc.CallOption) (*SignProofResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SignProofResponse)
+	err := c.cc.Invoke(ctx, XaadService_SignProof_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // XaadServiceServer is the server API for XaadService service.
 // All implementations must embed UnimplementedXaadServiceServer
 // for forward compatibility.
@@ -263,6 +282,14 @@ type XaadServiceServer interface {
 	RemoveServer(context.Context, *RemoveServerRequest) (*RemoveServerResponse, error)
 	// ListServers lists every known server, from config and user-added.
 	ListServers(context.Context, *ListServersRequest) (*ListServersResponse, error)
+	// SignProof signs an RFC 9449 DPoP proof for one request to an MCP server
+	// with the sign-in's DPoP key, which never leaves the daemon (as
+	// ssh-agent signs with SSH keys). The daemon sets iat and a fresh jti
+	// itself, and ath from the access token; it signs only for the origin of
+	// `resource`, for a DPoP-bound token it issued for that server and that
+	// is still valid, under the same caller policy as GetToken. Every
+	// request needs a new proof: never reuse one.
+	SignProof(context.Context, *SignProofRequest) (*SignProofResponse, error)
 	mustEmbedUnimplementedXaadServiceServer()
 }
 
@@ -299,6 +326,9 @@ func (UnimplementedXaadServiceServer) RemoveServer(context.Context, *RemoveServe
 }
 func (UnimplementedXaadServiceServer) ListServers(context.Context, *ListServersRequest) (*ListServersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListServers not implemented")
+}
+func (UnimplementedXaadServiceServer) SignProof(context.Context, *SignProofRequest) (*SignProofResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SignProof not implemented")
 }
 func (UnimplementedXaadServiceServer) mustEmbedUnimplementedXaadServiceServer() {}
 func (UnimplementedXaadServiceServer) testEmbeddedByValue()                     {}
@@ -469,6 +499,24 @@ func _XaadService_ListServers_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _XaadService_SignProof_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SignProofRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(XaadServiceServer).SignProof(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: XaadService_SignProof_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(XaadServiceServer).SignProof(ctx, req.(*SignProofRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // XaadService_ServiceDesc is the grpc.ServiceDesc for XaadService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -503,6 +551,10 @@ var XaadService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListServers",
 			Handler:    _XaadService_ListServers_Handler,
+		},
+		{
+			MethodName: "SignProof",
+			Handler:    _XaadService_SignProof_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
