@@ -23,6 +23,9 @@ type TokenRequest struct {
 	// ForceRefresh makes the daemon obtain a new token even if its cached
 	// one is valid (for example after the server answered 401).
 	ForceRefresh bool
+	// DPoP, when set, asks for a proof for this request along with a
+	// DPoP-bound token (Token.DPoPProof), saving a SignProof round trip.
+	DPoP *DPoPRequest
 }
 
 func (r TokenRequest) proto() *xaadv1.GetTokenRequest {
@@ -30,6 +33,7 @@ func (r TokenRequest) proto() *xaadv1.GetTokenRequest {
 		Resource:     r.Resource,
 		Scopes:       r.Scopes,
 		ForceRefresh: r.ForceRefresh,
+		Dpop:         r.DPoP.proto(),
 	}
 	if r.MinValidFor > 0 {
 		p.MinValidFor = durationpb.New(r.MinValidFor)
@@ -41,10 +45,15 @@ func (r TokenRequest) proto() *xaadv1.GetTokenRequest {
 // about it. Its String and GoString forms leave out the token itself, so
 // printing a Token by mistake leaks nothing.
 type Token struct {
-	// AccessToken is the secret bearer token.
+	// AccessToken is the secret token.
 	AccessToken string
-	// TokenType is normally "Bearer".
+	// TokenType is "Bearer", or "DPoP" for a token bound to the daemon's
+	// key (see [Token.IsDPoP]).
 	TokenType string
+	// DPoPProof is the proof for the request TokenRequest.DPoP named, when
+	// the token is DPoP-bound. It is good for that one request only; a
+	// TokenProvider that caches tokens must not hand it out again.
+	DPoPProof string
 	// Expiry is when the token expires; zero if unknown.
 	Expiry time.Time
 	// Scopes are the scopes granted.
@@ -78,6 +87,7 @@ func tokenFromProto(p *xaadv1.GetTokenResponse) *Token {
 		StaleReason:         p.GetStaleReason(),
 		RefreshedAt:         timeOf(p.GetRefreshedAt()),
 		NextRefreshAt:       timeOf(p.GetNextRefreshAt()),
+		DPoPProof:           p.GetDpopProof(),
 	}
 }
 

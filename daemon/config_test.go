@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xaad-dev/xaad/broker"
 )
 
 func writeSecret(t *testing.T, mode os.FileMode) string {
@@ -28,10 +30,12 @@ client_secret_file = "` + sec + `"
 issuer = "https://as.example.com/"
 client_id = "mcp-client"
 client_secret_file = "` + sec + `"
+dpop = "required"
 
 [[server]]
 url = "https://mcp.example.com/mcp"
 scopes = ["repo.read"]
+dpop = "off"
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +53,9 @@ scopes = ["repo.read"]
 	if !bc.AllowUnlisted {
 		t.Error("allow_unlisted_servers should default to true")
 	}
+	if bc.AuthServerDPoP["https://as.example.com/"] != broker.DPoPRequired || bc.Servers[0].DPoP != broker.DPoPOff {
+		t.Errorf("dpop policies: %v, %q", bc.AuthServerDPoP, bc.Servers[0].DPoP)
+	}
 }
 
 func TestParseConfigProblems(t *testing.T) {
@@ -65,11 +72,13 @@ auth_method = "magic"
 issuer = "https://as.example.com"
 client_id = "c"
 client_secret_file = "` + loose + `"
+dpop = "always"
 [[server]]
 url = "ftp://x"
 [[server]]
 url = "https://mcp.example.com/mcp"
 scopes = ["offline_access"]
+dpop = "Required"
 `))
 	if err == nil {
 		t.Fatal("bad config accepted")
@@ -78,6 +87,7 @@ scopes = ["offline_access"]
 	for _, want := range []string{
 		`unknown key "colour"`, "log_level", "idp.issuer", "idp.client_id is required", `auth_method "magic"`,
 		"readable by others", "server[0].url", "offline_access",
+		`authorization_server[0].dpop "always": want "auto"`, `server[1].dpop "Required"`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("problem %q not reported in:\n%s", want, msg)

@@ -53,6 +53,14 @@ func newEnvOn(t testing.TB, extra string, clk *clock.Fake) *env {
 	if clk != nil {
 		tbo.Now = clk.Now
 	}
+	e := newEnvWith(t, tbo, extra)
+	e.clock = clk
+	return e
+}
+
+// newEnvWith is newEnv with a testbed started with tbo.
+func newEnvWith(t testing.TB, tbo testbed.Options, extra string) *env {
+	t.Helper()
 	tb, err := testbed.Start(tbo)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +97,7 @@ client_secret_file = %q
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{tb: tb, dir: dir, sock: filepath.Join(dir, "s"), state: filepath.Join(dir, "state"), cfg: cfg, text: text, clock: clk}
+	return &env{tb: tb, dir: dir, sock: filepath.Join(dir, "s"), state: filepath.Join(dir, "state"), cfg: cfg, text: text}
 }
 
 // start runs a daemon until the test ends or stop is called.
