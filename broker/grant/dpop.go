@@ -1,8 +1,6 @@
 package grant
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +8,7 @@ import (
 	"time"
 
 	"github.com/xaad-dev/xaad/broker/dpop"
+	"github.com/xaad-dev/xaad/broker/internal/strictjson"
 )
 
 // DPoP makes an [Endpoint]'s requests carry RFC 9449 proofs of Key: a new
@@ -81,32 +80,28 @@ type clockFunc func() time.Time
 
 func (f clockFunc) Now() time.Time { return f() }
 
-// checkKeyBinding applies the client's check of the JAG DPoP section to an
-// ID-JAG minted after a proof of jkt's key: its cnf claim must be
-// {"jkt": jkt}. An encrypted ID-JAG (EMA §7.8) cannot be read and is
-// passed on; the authorization server still refuses it without a proof of
-// the key it is bound to.
-func checkKeyBinding(token, jkt string) error {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return nil
+// checkKeyBinding applies the client's check of the JAG DPoP section to
+// the claims of an ID-JAG minted after a proof of jkt's key: cnf must be
+// {"jkt": jkt} (RFC 7800 §3.1; other confirmation members may be there
+// too). An encrypted ID-JAG (EMA §7.8) cannot be read and is passed on;
+// the authorization server still refuses it without a proof of the key it
+// is bound to.
+func checkKeyBinding(c *jagClaims, jkt string) error {
+	if c.exp.IsZero() {
+		return nil // a JWE: no readable claims
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return fmt.Errorf("%w: its payload is not base64url", ErrKeyBinding)
-	}
-	var c struct {
-		Cnf *struct {
-			JKT *string `json:"jkt"`
-		} `json:"cnf"`
-	}
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return fmt.Errorf("%w: its cnf claim does not parse", ErrKeyBinding)
-	}
-	switch {
-	case c.Cnf == nil || c.Cnf.JKT == nil:
+	if len(c.Cnf) == 0 || string(c.Cnf) == "null" {
 		return fmt.Errorf("%w: the exchange carried a DPoP proof but the ID-JAG has no cnf.jkt (a downgrade)", ErrKeyBinding)
-	case *c.Cnf.JKT != jkt:
+	}
+	var cnf struct {
+		JKT *string `json:"jkt"`
+	}
+	switch err := strictjson.Decode(c.Cnf, &cnf); {
+	case err != nil:
+		return fmt.Errorf("%w: its cnf claim is not a JSON object: %v", ErrKeyBinding, err)
+	case cnf.JKT == nil:
+		return fmt.Errorf("%w: the exchange carried a DPoP proof but the ID-JAG's cnf has no jkt (a downgrade)", ErrKeyBinding)
+	case *cnf.JKT != jkt:
 		return fmt.Errorf("%w: its cnf.jkt names another key than the one the exchange proved (a mix-up)", ErrKeyBinding)
 	}
 	return nil

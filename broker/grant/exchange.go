@@ -88,7 +88,7 @@ func Exchange(ctx context.Context, ep *Endpoint, r ExchangeRequest) (*IDJAG, err
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if ep.DPoP != nil {
-		if err := checkKeyBinding(tr.AccessToken, ep.DPoP.Key.Thumbprint()); err != nil {
+		if err := checkKeyBinding(claims, ep.DPoP.Key.Thumbprint()); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}

@@ -29,6 +29,9 @@ type jagClaims struct {
 	Aud      json.RawMessage `json:"aud"`
 	Resource json.RawMessage `json:"resource"`
 	Exp      json.RawMessage `json:"exp"`
+	// Cnf is the RFC 7800 confirmation, {"jkt": ...} for an ID-JAG bound
+	// to a DPoP key (checkKeyBinding).
+	Cnf json.RawMessage `json:"cnf"`
 	// exp is Exp as a time; zero for a JWE, whose claims are not readable.
 	exp time.Time
 }
