@@ -31,6 +31,12 @@ type TokenProvider interface {
 // http.NewRequest for in-memory bodies) or there is none. With StepUp it
 // also answers a 403 insufficient_scope with a token for more scopes.
 //
+// A DPoP-bound token (RFC 9449) goes as "Authorization: DPoP" with a new
+// proof per request, signed by the daemon: the first comes with the token
+// (TokenRequest.DPoP), later ones from Signer. The server's DPoP-Nonce is
+// kept for the next proof, and a 401 use_dpop_nonce gets one retry with
+// the new nonce instead of a forced refresh.
+//
 // It asks Source on every request; the daemon serves cached tokens from
 // memory, so there is no cache here. A Transport is safe for concurrent use
 // and its fields must not be changed after first use.
@@ -39,6 +45,10 @@ type Transport struct {
 	Base http.RoundTripper
 	// Source provides the tokens. Required.
 	Source TokenProvider
+	// Signer signs the DPoP proofs of DPoP-bound tokens that come without
+	// one (from a Source that caches tokens); nil means Source, when it is
+	// a [ProofSigner] (a *Client is).
+	Signer ProofSigner
 	// Resource is the MCP server URL the tokens are for. Required.
 	Resource string
 	// Scopes to request; nil means the server's configured or advertised
@@ -67,6 +77,7 @@ type Transport struct {
 
 	mu      sync.Mutex
 	widened []string // the union after a step-up; nil before
+	nonce   string   // the server's last DPoP-Nonce
 }
 
 // RoundTrip implements [http.RoundTripper]. Errors from Source are returned
@@ -104,7 +115,7 @@ func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 // send makes one request with a token for scopes and, on a 401, one retry
 // with a forced refresh. It returns the token the last attempt carried.
 func (t *Transport) send(req *http.Request, scopes []string) (*http.Response, *Token, error) {
-	tok, err := t.token(req.Context(), scopes, false)
+	tok, err := t.token(req, scopes, false)
 	if err != nil {
 		// A RoundTripper must close the body even on error; once the body
 		// is handed to Base, closing it is Base's job.
@@ -113,11 +124,13 @@ func (t *Transport) send(req *http.Request, scopes []string) (*http.Response, *T
 		}
 		return nil, nil, err
 	}
-	resp, err := t.base().RoundTrip(authorized(req, tok))
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || !httpreplay.CanReplay(req) {
+	resp, nonceRefused, err := t.attempt(req, tok)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || nonceRefused || !httpreplay.CanReplay(req) {
+		// A nonce asked for again after its retry: the token is fine, and
+		// a new one would be refused the same way.
 		return resp, tok, err
 	}
-	fresh, err := t.token(req.Context(), scopes, true)
+	fresh, err := t.token(req, scopes, true)
 	if err != nil {
 		httpreplay.Drain(resp)
 		return nil, nil, err
@@ -133,7 +146,7 @@ func (t *Transport) send(req *http.Request, scopes []string) (*http.Response, *T
 		return nil, nil, fmt.Errorf("replay request body: %w", err)
 	}
 	httpreplay.Drain(resp)
-	resp, err = t.base().RoundTrip(authorized(retry, fresh))
+	resp, _, err = t.attempt(retry, fresh)
 	return resp, fresh, err
 }
 
@@ -188,15 +201,16 @@ func (t *Transport) base() http.RoundTripper {
 	return t.Base
 }
 
-func (t *Transport) token(ctx context.Context, scopes []string, force bool) (*Token, error) {
+func (t *Transport) token(req *http.Request, scopes []string, force bool) (*Token, error) {
 	if t.Source == nil {
 		return nil, errors.New("client.Transport: no Source")
 	}
-	tok, err := t.Source.GetToken(ctx, TokenRequest{
+	tok, err := t.Source.GetToken(req.Context(), TokenRequest{
 		Resource:     t.Resource,
 		Scopes:       scopes,
 		MinValidFor:  t.MinValidFor,
 		ForceRefresh: force,
+		DPoP:         t.dpopRequest(req),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get token for %s: %w", t.Resource, err)

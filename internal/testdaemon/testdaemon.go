@@ -31,6 +31,9 @@ type Options struct {
 	NoLogin bool
 	// Log receives the daemon's log; nil discards it.
 	Log io.Writer
+	// DPoP is the dpop policy of the testbed's authorization server
+	// ("auto", "required", "off"); empty leaves the default.
+	DPoP string
 }
 
 // Env is a running testbed and daemon. Close stops both.
@@ -67,7 +70,7 @@ func Start(opts Options) (_ *Env, err error) {
 			e.Close()
 		}
 	}()
-	cfg, err := config(dir, tb)
+	cfg, err := config(dir, tb, opts.DPoP)
 	if err != nil {
 		return nil, err
 	}
@@ -143,8 +146,8 @@ func (e *Env) Close() error {
 
 // config writes the client secrets to 0600 files and returns the daemon's
 // configuration for tb.
-func config(dir string, tb *testbed.Testbed) (*daemon.FileConfig, error) {
-	text, err := configText(dir, tb)
+func config(dir string, tb *testbed.Testbed, dpop string) (*daemon.FileConfig, error) {
+	text, err := configText(dir, tb, dpop)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +158,7 @@ func config(dir string, tb *testbed.Testbed) (*daemon.FileConfig, error) {
 // its client secrets and data key in dir, for tests that run the built
 // `xaad run --config` (internal/hostile). It returns the file's path.
 func WriteConfig(dir string, tb *testbed.Testbed) (string, error) {
-	text, err := configText(dir, tb)
+	text, err := configText(dir, tb, "")
 	if err != nil {
 		return "", err
 	}
@@ -163,7 +166,7 @@ func WriteConfig(dir string, tb *testbed.Testbed) (string, error) {
 	return path, os.WriteFile(path, []byte(text), 0o600)
 }
 
-func configText(dir string, tb *testbed.Testbed) (string, error) {
+func configText(dir string, tb *testbed.Testbed, dpop string) (string, error) {
 	o := tb.Options()
 	idpSecret, asSecret := filepath.Join(dir, "idp"), filepath.Join(dir, "as")
 	for p, s := range map[string]string{idpSecret: o.IdPClient.Secret, asSecret: o.ASClient.Secret} {
@@ -185,5 +188,6 @@ client_secret_file = %q
 issuer = %q
 client_id = %q
 client_secret_file = %q
-`, filepath.Join(dir, "data.key"), tb.IdP.Issuer(), o.IdPClient.ID, idpSecret, tb.AS.Issuer(), o.ASClient.ID, asSecret), nil
+dpop = %q
+`, filepath.Join(dir, "data.key"), tb.IdP.Issuer(), o.IdPClient.ID, idpSecret, tb.AS.Issuer(), o.ASClient.ID, asSecret, dpop), nil
 }
