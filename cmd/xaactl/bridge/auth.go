@@ -21,10 +21,13 @@ import (
 // daemon; noTokenNeeded lets a server without OAuth work too.
 func newAuthTransport(base http.RoundTripper, cfg Config, log *slog.Logger) http.RoundTripper {
 	tokens := &tokenCache{inner: cfg.Tokens, clk: clock.OrSystem(cfg.Clock)}
+	// The cache hands out tokens without proofs: the daemon signs one for
+	// each request of a DPoP-bound token.
+	signer, _ := cfg.Tokens.(client.ProofSigner)
 	return &noTokenNeeded{
 		base: base,
 		auth: &client.Transport{
-			Base: base, Source: tokens, Resource: cfg.Endpoint, Scopes: cfg.Scopes, StepUp: true,
+			Base: base, Source: tokens, Signer: signer, Resource: cfg.Endpoint, Scopes: cfg.Scopes, StepUp: true,
 			OnStepUp: func(scopes []string) {
 				log.Info("the MCP server wants more scopes; getting a new token", "scopes", strings.Join(scopes, " "))
 			},
@@ -107,7 +110,13 @@ func (r *tokenCache) GetToken(ctx context.Context, req client.TokenRequest) (*cl
 	}
 	tok, err := r.inner.GetToken(ctx, req)
 	if err == nil || noOAuth(err) {
-		r.store(key, cachedToken{tok: tok, err: err, fetched: r.clk.Now()})
+		kept := tok
+		if tok != nil && tok.DPoPProof != "" {
+			c := *tok
+			c.DPoPProof = "" // a proof is good for one request only
+			kept = &c
+		}
+		r.store(key, cachedToken{tok: kept, err: err, fetched: r.clk.Now()})
 	}
 	return tok, err
 }

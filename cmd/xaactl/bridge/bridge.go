@@ -21,7 +21,9 @@ type Config struct {
 	// Endpoint is the remote MCP server's Streamable HTTP URL; it is also
 	// the resource the tokens are for.
 	Endpoint string
-	// Tokens provides the access tokens, normally a *client.Client.
+	// Tokens provides the access tokens, normally a *client.Client. For
+	// DPoP-bound tokens it must also be a client.ProofSigner (a
+	// *client.Client is): the daemon signs each request's proof.
 	Tokens client.TokenProvider
 	// Scopes to request first; nil means the server's configured or
 	// advertised ones. A 403 insufficient_scope widens them.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/xaad-dev/xaad/client"
 )
@@ -16,6 +17,7 @@ const (
 	ExitNotAllowed          = 4 // policy forbids this server (SERVER_NOT_ALLOWED or PEER_NOT_ALLOWED)
 	ExitUpstreamUnavailable = 5 // the IdP or authorization server is unreachable and no valid token is cached
 	ExitDaemonUnreachable   = 6 // the xaad daemon is not running or not reachable
+	ExitDPoPBound           = 7 // the token is DPoP-bound: a printed token is useless, use `xaactl proxy`
 )
 
 const exitCodesHelp = `Exit codes:
@@ -26,6 +28,7 @@ const exitCodesHelp = `Exit codes:
   4  server not allowed by policy
   5  identity provider or authorization server unavailable
   6  xaad daemon not reachable
+  7  the server's tokens are DPoP-bound (use: xaactl proxy URL)
 `
 
 // usageError is a mistake on the command line (exit code 2).
@@ -35,14 +38,26 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(msg string) error { return &usageError{msg: msg} }
 
+// dpopBoundError: the server's tokens are DPoP-bound (RFC 9449), so each
+// request needs its own proof signed by the daemon; a token printed for a
+// header helper cannot carry one (exit code 7).
+type dpopBoundError struct{ url string }
+
+func (e *dpopBoundError) Error() string {
+	return fmt.Sprintf("the tokens of %s are DPoP-bound (sender-constrained): every request needs a new proof signed by xaad, which a printed token or a header helper cannot carry; connect through the stdio bridge instead: xaactl proxy %s", e.url, e.url)
+}
+
 // exitCode maps an error from a command to the process exit code.
 func exitCode(err error) int {
 	var ue *usageError
+	var de *dpopBoundError
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ue):
 		return ExitUsage
+	case errors.As(err, &de):
+		return ExitDPoPBound
 	case client.IsLoginRequired(err):
 		return ExitLoginRequired
 	case client.IsServerNotAllowed(err), client.IsPeerNotAllowed(err):

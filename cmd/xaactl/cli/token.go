@@ -32,7 +32,10 @@ Examples:
   xaactl token https://mcp.tools.example/mcp --format headers-json
 
 On failure nothing is printed on standard output, a message for a person
-goes to standard error, and the exit code says what to do (below).
+goes to standard error, and the exit code says what to do (below). A
+server whose tokens are DPoP-bound (sender-constrained) needs a new proof
+on every request, which no printed token carries: for it this command
+prints nothing and exits 7; use xaactl proxy.
 
 ` + exitCodesHelp
 
@@ -82,6 +85,9 @@ func runToken(ctx context.Context, e *env, args []string) error {
 	tok, err := c.GetToken(ctx, o.req)
 	if err != nil {
 		return err
+	}
+	if tok.IsDPoP() {
+		return &dpopBoundError{url: o.req.Resource}
 	}
 	if tok.Stale {
 		// Still valid, but the user should know refreshes are failing.
