@@ -164,6 +164,23 @@ func TestCheckConfig(t *testing.T) {
 	}
 }
 
+// The demo with DPoP: the key, the bound token, the proofs, and the
+// copied token refused, all checked by the demo itself.
+func TestDemoDPoP(t *testing.T) {
+	var out, errb strings.Builder
+	if code := run([]string{"demo", "--dpop"}, &out, &errb); code != 0 {
+		t.Fatalf("demo --dpop exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"DPoP key, thumbprint", "DPoP token from network", "a copied token is refused", "without a proof: 401", "useless to anyone else"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo --dpop output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "eyJ") {
+		t.Errorf("demo --dpop output holds a token or proof:\n%s", out.String())
+	}
+}
+
 func TestDemo(t *testing.T) {
 	var out, errb strings.Builder
 	if code := run([]string{"demo"}, &out, &errb); code != 0 {

@@ -33,7 +33,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	d := &demo{out: stdout, serve: o.Serve, verbose: o.Verbose, stderr: stderr, stateDir: o.StateDir}
+	d := &demo{out: stdout, serve: o.Serve, verbose: o.Verbose, dpop: o.DPoP, stderr: stderr, stateDir: o.StateDir}
 	if err := d.run(ctx); err != nil {
 		fmt.Fprintln(stderr, "xaad demo: FAILED:", err)
 		return 1
@@ -44,6 +44,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 type demo struct {
 	out, stderr    io.Writer
 	serve, verbose bool
+	dpop           bool // DPoP everywhere (demo_dpop.go)
 	stateDir       string
 	step           int
 }
@@ -83,7 +84,7 @@ func (d *demo) run(ctx context.Context) error {
 	var tb *testbed.Testbed
 	if err := d.do("start the testbed (IdP, authorization server, MCP server)", func() (string, error) {
 		var err error
-		tb, err = testbed.Start(testbed.Options{})
+		tb, err = testbed.Start(d.testbedOptions())
 		if err != nil {
 			return "", err
 		}
@@ -106,7 +107,7 @@ func (d *demo) run(ctx context.Context) error {
 		}
 		keyFile = state + ".key"
 	}
-	cfg, err := demoConfig(dir, keyFile, tb)
+	cfg, err := demoConfig(dir, keyFile, tb, d.dpop)
 	if err != nil {
 		return err
 	}
@@ -151,7 +152,7 @@ func (d *demo) run(ctx context.Context) error {
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("signed in as %q at %s, ID token valid until %s", id.GetSubject(), id.GetIssuer(), id.GetIdTokenExpiresAt().AsTime().Local().Format(time.TimeOnly)), nil
+		return fmt.Sprintf("signed in as %q at %s, ID token valid until %s%s", id.GetSubject(), id.GetIssuer(), id.GetIdTokenExpiresAt().AsTime().Local().Format(time.TimeOnly), d.keyNote(id)), nil
 	}); err != nil {
 		return err
 	}
@@ -163,8 +164,8 @@ func (d *demo) run(ctx context.Context) error {
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%s token from %s, scopes %v, expires %s (IdP exchanges: %d, AS grants: %d)",
-			tok.TokenType, sourceName(tok.Source), tok.Scopes, tok.Expiry.Local().Format(time.TimeOnly), tb.TokenExchanges(), tb.JWTBearerGrants()), nil
+		return fmt.Sprintf("%s token from %s, scopes %v, expires %s (IdP exchanges: %d, AS grants: %d)%s",
+			tok.TokenType, sourceName(tok.Source), tok.Scopes, tok.Expiry.Local().Format(time.TimeOnly), tb.TokenExchanges(), tb.JWTBearerGrants(), d.grantNote(tb)), nil
 	}); err != nil {
 		return err
 	}
@@ -219,15 +220,28 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 
+	if d.dpop {
+		if err := d.dpopSteps(ctx, c, tb); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintln(d.out)
 	fmt.Fprintln(d.out, "OK: one enterprise sign-in, one token exchange, one jwt-bearer grant, one MCP tool call.")
+	if d.dpop {
+		fmt.Fprintln(d.out, "    The token is bound to xaad's key: a copy of it is useless to anyone else.")
+	}
 	if !d.serve {
 		return nil
 	}
 	fmt.Fprintf(d.out, "\nThe testbed and the daemon keep running until Ctrl-C. Try:\n\n")
 	fmt.Fprintf(d.out, "  export XAAD_SOCKET=%s\n", sock)
 	fmt.Fprintf(d.out, "  go run ./cmd/xaactl status\n")
-	fmt.Fprintf(d.out, "  go run ./cmd/xaactl token %s --format json\n", tb.MCP.URL())
+	if d.dpop {
+		// A DPoP-bound token is useless printed: the proxy signs per request.
+		fmt.Fprintf(d.out, "  go run ./cmd/xaactl proxy %s\n", tb.MCP.URL())
+	} else {
+		fmt.Fprintf(d.out, "  go run ./cmd/xaactl token %s --format json\n", tb.MCP.URL())
+	}
 	fmt.Fprintf(d.out, "  go run ./cmd/xaactl probe %s\n", tb.MCP.URL())
 	fmt.Fprintf(d.out, "  grpcurl -plaintext -unix %s list\n\n", sock)
 	<-ctx.Done()
@@ -246,7 +260,7 @@ func textOf(res *mcp.CallToolResult) string {
 
 // demoConfig writes the client secrets to 0600 files and returns the
 // daemon configuration for the testbed.
-func demoConfig(dir, keyFile string, tb *testbed.Testbed) (*daemon.FileConfig, error) {
+func demoConfig(dir, keyFile string, tb *testbed.Testbed, dpop bool) (*daemon.FileConfig, error) {
 	idpSecret := filepath.Join(dir, "idp.secret")
 	asSecret := filepath.Join(dir, "as.secret")
 	o := tb.Options()
@@ -273,10 +287,11 @@ issuer = %q
 client_id = %q
 auth_method = "client_secret_basic"
 client_secret_file = %q
+dpop = %q
 
 [[server]]
 url = %q
-`, keyFile, tb.IdP.Issuer(), o.IdPClient.ID, idpSecret, tb.AS.Issuer(), o.ASClient.ID, asSecret, tb.MCP.URL())
+`, keyFile, tb.IdP.Issuer(), o.IdPClient.ID, idpSecret, tb.AS.Issuer(), o.ASClient.ID, asSecret, demoPolicy(dpop), tb.MCP.URL())
 	return daemon.ParseConfig([]byte(toml))
 }
 

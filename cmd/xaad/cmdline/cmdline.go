@@ -99,12 +99,12 @@ func CheckConfigFlags(w io.Writer) *flag.FlagSet {
 }
 
 // DemoHelp is the help of `xaad demo`.
-const DemoHelp = "Usage: xaad demo [--serve] [--state-dir DIR] [-v]\n\nStarts a local IdP, MCP authorization server and MCP server, runs a daemon on a\ntemporary socket, signs in, gets an access token through the gRPC API and calls an\nMCP tool with it, printing each step and its time. Nothing leaves this machine.\nThe packaged xaad (.deb, .rpm) has no demo: run it from the source with\ngo run ./cmd/xaad demo.\n\nFlags:\n"
+const DemoHelp = "Usage: xaad demo [--serve] [--dpop] [--state-dir DIR] [-v]\n\nStarts a local IdP, MCP authorization server and MCP server, runs a daemon on a\ntemporary socket, signs in, gets an access token through the gRPC API and calls an\nMCP tool with it, printing each step and its time. Nothing leaves this machine.\nWith --dpop the servers speak RFC 9449 and the token is bound to the daemon's key:\nevery request carries a proof the daemon signs, and a copied token is refused.\nThe packaged xaad (.deb, .rpm) has no demo: run it from the source with\ngo run ./cmd/xaad demo.\n\nFlags:\n"
 
 // DemoOptions are the flags of `xaad demo`.
 type DemoOptions struct {
-	Serve, Verbose bool
-	StateDir       string
+	Serve, Verbose, DPoP bool
+	StateDir             string
 }
 
 // DemoFlags returns the flag set of `xaad demo` and the options it fills.
@@ -113,6 +113,7 @@ func DemoFlags(w io.Writer) (*flag.FlagSet, *DemoOptions) {
 	o := new(DemoOptions)
 	fs.BoolVar(&o.Serve, "serve", false, "keep the testbed and the daemon running and print xaactl commands to try")
 	fs.BoolVar(&o.Verbose, "v", false, "show the daemon's log")
+	fs.BoolVar(&o.DPoP, "dpop", false, "sender-constrained tokens: DPoP (RFC 9449) at the IdP, the authorization server and the MCP server, with nonces, and dpop = \"required\"")
 	fs.StringVar(&o.StateDir, "state-dir", "", "keep the daemon's database (and audit log) in this folder after the demo, its key in FOLDER.key beside it; default: a temporary folder, removed")
 	return fs, o
 }
