@@ -75,9 +75,16 @@ type Transport struct {
 	// JSON answers whole; for SSE set its MaxEventSize.)
 	MaxBody int64
 
+	// Now is the clock that ages the DPoP proofs signed ahead (presign.go);
+	// nil means time.Now.
+	Now func() time.Time
+
 	mu      sync.Mutex
-	widened []string // the union after a step-up; nil before
-	nonce   string   // the server's last DPoP-Nonce
+	widened []string  // the union after a step-up; nil before
+	nonce   string    // the server's last DPoP-Nonce
+	ahead   presigned // the proof signed for the next request
+	// onAhead, for tests, is told when a signing ahead has ended.
+	onAhead func()
 }
 
 // RoundTrip implements [http.RoundTripper]. Errors from Source are returned

@@ -27,6 +27,10 @@ func (t *Transport) attempt(req *http.Request, tok *Token) (resp *http.Response,
 		return nil, false, err
 	}
 	nonce, challenged := t.observe(resp)
+	if tok.IsDPoP() && tok.DPoPProof == "" {
+		// The Source caches tokens: the next proof comes from the Signer.
+		t.signAhead(tok, req.Method, req.URL.String())
+	}
 	if !challenged || !tok.IsDPoP() || !httpreplay.CanReplay(req) {
 		return resp, challenged, nil
 	}
@@ -70,7 +74,7 @@ func (t *Transport) authorize(req *http.Request, tok *Token, proof string) (*htt
 	}
 	if proof == "" {
 		var err error
-		if proof, err = t.sign(req.Context(), tok, t.dpopRequest(req)); err != nil {
+		if proof, err = t.signed(req.Context(), tok, t.dpopRequest(req)); err != nil {
 			if req.Body != nil {
 				req.Body.Close()
 			}

@@ -27,7 +27,7 @@ func newAuthTransport(base http.RoundTripper, cfg Config, log *slog.Logger) http
 	return &noTokenNeeded{
 		base: base,
 		auth: &client.Transport{
-			Base: base, Source: tokens, Signer: signer, Resource: cfg.Endpoint, Scopes: cfg.Scopes, StepUp: true,
+			Base: base, Source: tokens, Signer: signer, Now: tokens.clk.Now, Resource: cfg.Endpoint, Scopes: cfg.Scopes, StepUp: true,
 			OnStepUp: func(scopes []string) {
 				log.Info("the MCP server wants more scopes; getting a new token", "scopes", strings.Join(scopes, " "))
 			},
