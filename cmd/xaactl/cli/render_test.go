@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,6 +121,23 @@ func checkGolden(t *testing.T, file, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("%s differs (go test -update rewrites it)\n--- got\n%s--- want\n%s", file, got, want)
+	}
+}
+
+// The status of a DPoP sign-in names the key by its thumbprint and marks
+// the servers whose tokens are bound to it.
+func TestRenderStatusDPoP(t *testing.T) {
+	st := sampleStatus()
+	st.Identity.DpopJkt, st.Identity.DpopAlgorithm = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs", "ES256"
+	st.Servers[0].TokenType = "DPoP"
+	var b bytes.Buffer
+	if err := renderStatus(&b, st, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"DPoP key: ES256, thumbprint NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs\n", " (DPoP)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, b.String())
+		}
 	}
 }
 

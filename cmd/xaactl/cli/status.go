@@ -65,6 +65,10 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 func renderStatus(w io.Writer, st *xaadv1.StatusResponse, now time.Time) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Identity: %s\n", identityLine(st.GetIdentity(), now))
+	if jkt := st.GetIdentity().GetDpopJkt(); jkt != "" {
+		// The key stays in the daemon; its thumbprint is what tokens name.
+		fmt.Fprintf(&b, "DPoP key: %s, thumbprint %s\n", st.GetIdentity().GetDpopAlgorithm(), jkt)
+	}
 	if st.GetVersion() != "" || st.GetStartedAt() != nil {
 		fmt.Fprintf(&b, "Daemon:   %s, started %s\n", orDash(st.GetVersion()), relTime(st.GetStartedAt(), now))
 	}
@@ -114,8 +118,12 @@ func serverTable(w io.Writer, servers []*xaadv1.ServerStatus, now time.Time) err
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVER\tSTATE\tEXPIRES\tNEXT REFRESH\tLAST ERROR")
 	for _, s := range servers {
+		state := serverState(s.GetState())
+		if s.GetTokenType() == "DPoP" {
+			state += " (DPoP)"
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n",
-			s.GetUrl(), serverState(s.GetState()),
+			s.GetUrl(), state,
 			relTime(s.GetTokenExpiresAt(), now), relTime(s.GetNextRefreshAt(), now),
 			lastError(s))
 	}
