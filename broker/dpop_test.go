@@ -13,8 +13,6 @@ import (
 	"github.com/xaad-dev/xaad/storage"
 )
 
-const initializeBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
-
 // dpopBed is a bed whose testbed speaks DPoP, with policy p for its AS.
 func dpopBed(t *testing.T, o testbed.DPoPOptions, p broker.DPoPPolicy, configure ...func(*broker.Config)) *bed {
 	t.Helper()
@@ -31,25 +29,13 @@ func dpopBed(t *testing.T, o testbed.DPoPOptions, p broker.DPoPPolicy, configure
 }
 
 // mcpStatus posts an initialize to the testbed MCP server with
-// "Authorization: <scheme> tok" and the proof, if any, and returns the
-// status and the response headers.
+// "Authorization: <scheme> tok" and the proof, if any.
 func mcpStatus(t *testing.T, bd *bed, scheme, tok, proof string) (int, http.Header) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, bd.tb.MCP.URL(), strings.NewReader(initializeBody))
+	resp, err := bd.tb.MCP.PostInitialize(t.Context(), scheme+" "+tok, proof)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", scheme+" "+tok)
-	if proof != "" {
-		req.Header.Set("DPoP", proof)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
 	return resp.StatusCode, resp.Header
 }
 

@@ -21,8 +21,6 @@ import (
 	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 )
 
-const mcpInitialize = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
-
 // newDPoPEnv is a daemon for a testbed speaking DPoP with o; extra goes
 // into the [[authorization_server]] section (e.g. `dpop = "required"`).
 func newDPoPEnv(t *testing.T, o testbed.DPoPOptions, extra string) *env {
@@ -32,24 +30,13 @@ func newDPoPEnv(t *testing.T, o testbed.DPoPOptions, extra string) *env {
 }
 
 // mcpPost sends an initialize to the testbed MCP server with the token
-// and proof and returns the response (body closed).
+// and proof.
 func mcpPost(t *testing.T, e *env, scheme, tok, proof string) *http.Response {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.tb.MCP.URL(), strings.NewReader(mcpInitialize))
+	resp, err := e.tb.MCP.PostInitialize(t.Context(), scheme+" "+tok, proof)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", scheme+" "+tok)
-	if proof != "" {
-		req.Header.Set("DPoP", proof)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
 	return resp
 }
 

@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"net/http"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/xaad-dev/xaad/client"
 	"github.com/xaad-dev/xaad/internal/testdaemon"
 )
 
@@ -26,18 +24,7 @@ func BenchmarkStdioBridge(b *testing.B) {
 	ctx := context.Background()
 	bridged, _, _ := proxySession(b, env, "2025-11-25")
 
-	c, err := client.Dial(ctx, env.Socket)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	hc := &http.Client{Transport: &client.Transport{Source: c, Resource: env.TB.MCP.URL()}}
-	direct, err := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx,
-		&mcp.StreamableClientTransport{Endpoint: env.TB.MCP.URL(), HTTPClient: hc}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer direct.Close()
+	direct := directSession(b, env)
 
 	params := &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "bench"}}
 	call := func(cs *mcp.ClientSession) time.Duration {

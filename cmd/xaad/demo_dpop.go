@@ -7,7 +7,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -86,36 +85,15 @@ func (d *demo) dpopSteps(ctx context.Context, c *client.Client, tb *testbed.Test
 		for _, try := range []struct{ name, scheme, proof string }{
 			{"as Bearer", "Bearer", ""}, {"without a proof", "DPoP", ""}, {"with the thief's proof", "DPoP", forged},
 		} {
-			st, err := replay(ctx, tb.MCP.URL(), try.scheme, tok.AccessToken, try.proof)
+			resp, err := tb.MCP.PostInitialize(ctx, try.scheme+" "+tok.AccessToken, try.proof)
 			if err != nil {
 				return "", err
 			}
-			if st != http.StatusUnauthorized {
-				return "", fmt.Errorf("the copied token %s got HTTP %d", try.name, st)
+			if resp.StatusCode != http.StatusUnauthorized {
+				return "", fmt.Errorf("the copied token %s got HTTP %d", try.name, resp.StatusCode)
 			}
-			got = append(got, fmt.Sprintf("%s: %d", try.name, st))
+			got = append(got, fmt.Sprintf("%s: %d", try.name, resp.StatusCode))
 		}
 		return strings.Join(got, "; "), nil
 	})
-}
-
-// replay posts an initialize to url the way a thief with the token would.
-func replay(ctx context.Context, url, scheme, tok, proof string) (int, error) {
-	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"thief","version":"1"}}}`
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", scheme+" "+tok)
-	if proof != "" {
-		req.Header.Set("DPoP", proof)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, errors.New("the MCP server cannot be reached")
-	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
 }
