@@ -82,7 +82,7 @@ func TestBashCompletionCompletes(t *testing.T) {
 		{"xaactl server add --k", "--keep-warm"},
 		{"xaactl help lo", "login logout"},
 		{"xaad ch", "check-config"},
-		{"xaad demo -", "--serve --state-dir -v"},
+		{"xaad demo -", "--dpop --serve --state-dir -v"},
 	} {
 		words := strings.Fields(tc.line)
 		prog := words[0]
