@@ -32,7 +32,7 @@ func (b *Broker) Logout(ctx context.Context) (revoked bool, err error) {
 	b.ident = nil
 	b.gen.Add(1)
 	for _, s := range b.servers {
-		s.tokens = map[string]*Token{}
+		s.tokens, s.retired = map[string]*Token{}, nil
 		s.lastErr = nil
 	}
 	// With the tokens, their plans: no background refresh fires later for

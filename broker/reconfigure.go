@@ -86,7 +86,7 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 	}
 	if dropIdentity {
 		for _, s := range servers {
-			s.tokens, s.lastErr = map[string]*Token{}, nil
+			s.tokens, s.retired, s.lastErr = map[string]*Token{}, nil, nil
 		}
 		b.queue.Clear()
 	}

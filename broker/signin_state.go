@@ -103,7 +103,7 @@ func (b *Broker) commitIdentity(next func(cur *identityRecord) *identityRecord) 
 		// token, spare or flight of the previous one is served after it.
 		b.gen.Add(1)
 		for _, s := range b.servers {
-			s.tokens = map[string]*Token{}
+			s.tokens, s.retired = map[string]*Token{}, nil
 			s.lastErr = nil
 		}
 		// What the previous person used says nothing of this one.
