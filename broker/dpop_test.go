@@ -4,11 +4,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xaad-dev/xaad/broker"
+	"github.com/xaad-dev/xaad/internal/clock"
 	"github.com/xaad-dev/xaad/internal/testbed"
 	"github.com/xaad-dev/xaad/storage"
 )
@@ -449,5 +452,89 @@ func TestDPoPAlgorithmChosenAtSignIn(t *testing.T) {
 	tok, err := bd.token(t, broker.TokenRequest{})
 	if err != nil || tok.Type != "DPoP" {
 		t.Fatalf("with a PS256 key: %v, %v", tok, err)
+	}
+}
+
+// mcpDo sends method to url with the DPoP token and proof; the status is
+// what the MCP server's DPoP check answered (401 when it refused).
+func mcpDo(t *testing.T, method, url, tok, proof string) int {
+	t.Helper()
+	var body io.Reader
+	if method == http.MethodPost {
+		body = strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "DPoP "+tok)
+	req.Header.Set("DPoP", proof)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Each rule of RFC 9449 §4.2 the signer must get right, against the
+// testbed's verifier: a proof of the broker's is accepted for the request
+// it was made for (htm the method, htu without query and fragment, ath of
+// the token, iat from the broker's clock, a fresh jti), and the same proof
+// is refused for any other request.
+func TestDPoPProofRules(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	bd := newBed(t, bedOpts{clock: clk, tb: testbed.Options{DPoP: testbed.DPoPOptions{Enabled: true, RequireProof: true}}})
+	tok, err := bd.token(t, broker.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mcp := bd.tb.MCP.URL()
+	sign := func(tok *broker.Token, method, url string) string {
+		t.Helper()
+		p, err := bd.b.Proof(broker.ProofRequest{ServerURL: mcp, AccessToken: tok.AccessToken, Method: method, URL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	withQuery := mcp + "?session=1#top"
+	for _, c := range []struct{ rule, method, url string }{
+		{"htm POST", http.MethodPost, mcp},
+		{"htm GET", http.MethodGet, mcp},
+		{"htm DELETE", http.MethodDelete, mcp},
+		{"htu without query and fragment", http.MethodPost, withQuery},
+	} {
+		if st := mcpDo(t, c.method, c.url, tok.AccessToken, sign(tok, c.method, c.url)); st == http.StatusUnauthorized {
+			t.Errorf("%s: the broker's proof was refused", c.rule)
+		}
+	}
+	if st := mcpDo(t, http.MethodGet, mcp, tok.AccessToken, sign(tok, http.MethodPost, mcp)); st != http.StatusUnauthorized {
+		t.Errorf("a POST proof sent with a GET: %d, want 401", st)
+	}
+	// iat comes from the broker's clock, which is hours away from the
+	// wall time and moves with the server's: a proof stamped with the wall
+	// time would be refused, now and fifty minutes on.
+	clk.Advance(50 * time.Minute)
+	late := sign(tok, http.MethodPost, mcp)
+	if st := mcpDo(t, http.MethodPost, mcp, tok.AccessToken, late); st == http.StatusUnauthorized {
+		t.Error("iat: a proof made on the broker's clock was refused")
+	}
+	// jti: the same proof twice is a replay.
+	if st := mcpDo(t, http.MethodPost, mcp, tok.AccessToken, late); st != http.StatusUnauthorized {
+		t.Errorf("the same proof again: %d, want 401", st)
+	}
+	// ath: a proof for the token a refresh replaced does not go with the new one.
+	fresh, err := bd.token(t, broker.TokenRequest{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := mcpDo(t, http.MethodPost, mcp, fresh.AccessToken, sign(tok, http.MethodPost, mcp)); st != http.StatusUnauthorized {
+		t.Errorf("a proof for the old token with the new one: %d, want 401", st)
+	}
+	if c := bd.tb.DPoPCounters()[testbed.EndpointMCP]; c.Accepted != 5 || c.Rejected != 3 {
+		t.Errorf("MCP verifier: %+v; want the broker's 5 proofs accepted and the 3 misused ones refused", c)
 	}
 }
