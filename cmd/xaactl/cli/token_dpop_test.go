@@ -34,3 +34,22 @@ func TestTokenDPoPBound(t *testing.T) {
 		t.Errorf("bearer server: code %d, stdout %q", r.code, r.stdout)
 	}
 }
+
+// `xaactl probe` opens a session through client.Transport, so it works for
+// a DPoP-bound server, with nonces.
+func TestProbeDPoP(t *testing.T) {
+	env, err := testdaemon.Start(testdaemon.Options{DPoP: "required", Testbed: testbed.Options{DPoP: testbed.DPoPOptions{
+		Enabled: true, RequireProof: true, RequireNonce: []testbed.Endpoint{testbed.EndpointMCP},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.Close() })
+	r := run(t, env.Socket, "", "probe", env.TB.MCP.URL())
+	if r.code != ExitOK || !strings.Contains(r.stderr, "token: DPoP") || !strings.Contains(r.stdout, "echo") {
+		t.Fatalf("probe: code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if c := env.TB.DPoPCounters()[testbed.EndpointMCP]; c.Rejected != 0 || c.Accepted == 0 {
+		t.Errorf("MCP verifier: %+v", c)
+	}
+}
