@@ -224,3 +224,45 @@ func TestDPoPSignProofPolicyAndAudit(t *testing.T) {
 		t.Error("the daemon log holds key material, a token or a proof")
 	}
 }
+
+// The key is sealed in the real store with the identity: after a restart
+// the daemon signs with the same key for the token it loaded from disk.
+func TestDPoPKeySurvivesRestart(t *testing.T) {
+	e := newDPoPEnv(t, testbed.DPoPOptions{RequireProof: true}, `dpop = "required"`)
+	stop := e.start(t)
+	c := e.dial(t)
+	e.login(t, c)
+	mcp := e.tb.MCP.URL()
+	if _, err := c.GetToken(t.Context(), client.TokenRequest{Resource: mcp}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jkt := st.GetIdentity().GetDpopJkt()
+	stop()
+	db, err := os.ReadFile(filepath.Join(e.state, "xaad.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(db, []byte(`"crv"`)) || bytes.Contains(db, []byte(jkt)) {
+		t.Fatal("the database file holds the key or its thumbprint in the clear")
+	}
+
+	e.start(t)
+	c = e.dial(t)
+	tok, err := c.GetToken(t.Context(), client.TokenRequest{Resource: mcp, DPoP: &client.DPoPRequest{Method: "POST", URL: mcp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Source != xaadv1.TokenSource_TOKEN_SOURCE_DISK || !tok.IsDPoP() {
+		t.Fatalf("after the restart: %v; want the DPoP token from disk", tok)
+	}
+	if st, err := c.Status(t.Context()); err != nil || st.GetIdentity().GetDpopJkt() != jkt {
+		t.Fatalf("thumbprint after the restart %q, before %q (%v)", st.GetIdentity().GetDpopJkt(), jkt, err)
+	}
+	if resp := mcpPost(t, e, "DPoP", tok.AccessToken, tok.DPoPProof); resp.StatusCode != http.StatusOK {
+		t.Errorf("the restarted daemon's proof: %d", resp.StatusCode)
+	}
+}
