@@ -20,6 +20,12 @@ const (
 	maxWatchResources    = 64
 	maxIDTokenBytes      = 64 << 10
 	maxRefreshTokenBytes = 16 << 10
+	// DPoP requests (GetToken's dpop, SignProof): an HTTP method is a
+	// short token, a nonce is what broker/dpop keeps at most, and the
+	// access token is one the daemon issued (a JWT of a few KiB).
+	maxMethodBytes      = 32
+	maxNonceBytes       = 1024
+	maxAccessTokenBytes = 64 << 10
 
 	// gRPC's own bounds. A request is a few URLs and scopes, or an ID
 	// token to import; the largest reply is a token (upstream bodies are

@@ -100,6 +100,18 @@ func TestLimitsRequestShapes(t *testing.T) {
 			_, err := raw.GetAssertion(ctx, &xaadv1.GetAssertionRequest{Target: &xaadv1.GetAssertionRequest_Audience{Audience: long}})
 			return err
 		}, "audience is 5020 bytes"},
+		{"a DPoP nonce of 2000 bytes", func() error {
+			_, err := raw.GetToken(ctx, &xaadv1.GetTokenRequest{Resource: e.tb.MCP.URL(), Dpop: &xaadv1.DPoPRequest{Method: "POST", Url: e.tb.MCP.URL(), Nonce: strings.Repeat("n", 2000)}})
+			return err
+		}, "dpop.nonce is 2000 bytes; xaad accepts at most 1024"},
+		{"SignProof with a 5020-byte URL", func() error {
+			_, err := raw.SignProof(ctx, &xaadv1.SignProofRequest{Resource: e.tb.MCP.URL(), AccessToken: "t", Request: &xaadv1.DPoPRequest{Method: "POST", Url: long}})
+			return err
+		}, "request.url is 5020 bytes"},
+		{"SignProof with a 70 KiB token", func() error {
+			_, err := raw.SignProof(ctx, &xaadv1.SignProofRequest{Resource: e.tb.MCP.URL(), AccessToken: strings.Repeat("t", 70<<10), Request: &xaadv1.DPoPRequest{Method: "POST", Url: e.tb.MCP.URL()}})
+			return err
+		}, "access_token is 71680 bytes; xaad accepts at most 65536"},
 		{"a 70 KiB ID token", func() error {
 			s, err := raw.Login(ctx, &xaadv1.LoginRequest{Mode: xaadv1.LoginMode_LOGIN_MODE_IMPORT, IdToken: strings.Repeat("x", 70<<10)})
 			if err == nil {

@@ -15,7 +15,10 @@ import (
 func checkShape(req any) error {
 	switch r := req.(type) {
 	case *xaadv1.GetTokenRequest:
-		return firstErr(checkURLLen("resource", r.GetResource()), checkScopes("scopes", r.GetScopes()))
+		return firstErr(checkURLLen("resource", r.GetResource()), checkScopes("scopes", r.GetScopes()), checkDPoPRequest("dpop", r.GetDpop()))
+	case *xaadv1.SignProofRequest:
+		return firstErr(checkURLLen("resource", r.GetResource()), checkLen("access_token", r.GetAccessToken(), maxAccessTokenBytes),
+			checkDPoPRequest("request", r.GetRequest()))
 	case *xaadv1.GetAssertionRequest:
 		return firstErr(checkURLLen("resource", r.GetResource()), checkURLLen("audience", r.GetAudience()),
 			checkURLLen("resource_hint", r.GetResourceHint()), checkScopes("scopes", r.GetScopes()))
@@ -41,6 +44,11 @@ func checkShape(req any) error {
 }
 
 func checkURLLen(field, u string) error { return checkLen(field, u, maxURLBytes) }
+
+func checkDPoPRequest(field string, d *xaadv1.DPoPRequest) error {
+	return firstErr(checkLen(field+".method", d.GetMethod(), maxMethodBytes), checkURLLen(field+".url", d.GetUrl()),
+		checkLen(field+".nonce", d.GetNonce(), maxNonceBytes))
+}
 
 func checkLen(field, v string, max int) error {
 	if len(v) > max {

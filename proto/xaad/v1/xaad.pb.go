@@ -656,12 +656,14 @@ func (x *GetTokenRequest) GetDpop() *DPoPRequest {
 // DPoPRequest describes the HTTP request a DPoP proof is for (RFC 9449 §4.2).
 type DPoPRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The request's HTTP method, e.g. "POST" (htm).
+	// The request's HTTP method, e.g. "POST" (htm); at most 32 bytes.
 	Method string `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
 	// The request's target URI; query and fragment are left out of htu. It
-	// must be on the origin (scheme, host, port) of the MCP server.
+	// must be on the origin (scheme, host, port) of the MCP server. At most
+	// 4096 bytes.
 	Url string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
-	// The last DPoP-Nonce header the server sent, if any (RFC 9449 §9).
+	// The last DPoP-Nonce header the server sent, if any (RFC 9449 §9); at
+	// most 1024 bytes.
 	Nonce         string `protobuf:"bytes,3,opt,name=nonce,proto3" json:"nonce,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -872,10 +874,10 @@ func (x *GetTokenResponse) GetDpopProof() string {
 // SignProofRequest asks for a DPoP proof for one request.
 type SignProofRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The MCP server URL, as in GetTokenRequest. Required.
+	// The MCP server URL, as in GetTokenRequest. Required; at most 4096 bytes.
 	Resource string `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
 	// The DPoP-bound access token the request carries, as GetToken returned
-	// it; its hash becomes ath. Secret: never log it. Required.
+	// it; its hash becomes ath. Secret: never log it. Required; at most 64 KiB.
 	AccessToken string `protobuf:"bytes,2,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
 	// The request the proof is for. Required.
 	Request       *DPoPRequest `protobuf:"bytes,3,opt,name=request,proto3" json:"request,omitempty"`
