@@ -134,7 +134,8 @@ func (b *Broker) mintSpare(key string, srv *server, aud, res string, scopes []st
 		defer b.flightsWG.Done()
 		ctx, cancel := context.WithTimeout(b.root, 2*b.cfg.timeout())
 		defer cancel()
-		jag, err := b.exchangeFor(ctx, srv, aud, res, scopes)
+		// Nobody waits for a spare: it yields to callers.
+		jag, err := b.exchangeFor(asBackground(ctx), srv, aud, res, scopes)
 		b.spares.mu.Lock()
 		defer b.spares.mu.Unlock()
 		sp.minting = false

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/xaad-dev/xaad/broker/schedule"
+	"github.com/xaad-dev/xaad/broker/upstream"
 )
 
 // Run keeps every token fresh until ctx ends, then returns nil. It runs
@@ -35,8 +36,11 @@ func (b *Broker) background(ctx context.Context, k schedule.Key) {
 	}
 	// k.Scopes is a scopeKey: the normalised scopes, space separated.
 	scopes := strings.Fields(k.Scopes)
+	// At background priority, until a caller joins the flight.
+	plan, leave := b.plans.join(tokenKey(srv.url, k.Scopes), upstream.Background, time.Time{})
+	defer leave()
 	ch := b.flights.DoChan(tokenKey(srv.url, k.Scopes), func() (any, error) {
-		return b.flight(func(fctx context.Context) (any, error) { return b.refresh(fctx, srv, scopes) })
+		return b.flight(func(fctx context.Context) (any, error) { return b.refresh(withPlan(fctx, plan), srv, scopes) })
 	})
 	select {
 	case <-ch:
@@ -49,25 +53,22 @@ func planKey(srv *server, key string) schedule.Key {
 	return schedule.Key{Server: srv.url, Scopes: key}
 }
 
-// failFast returns the recorded error of (srv, key) when a request must not
-// go upstream: the error is permanent, or the entry is backing off. It keeps
-// clients asking during an outage from multiplying upstream attempts.
+// failFast returns the recorded error of (srv, key) when it is permanent:
+// retrying cannot help until the configuration or the sign-in changes, or
+// the caller forces a refresh. A transient failure does not stop a
+// caller: it goes to the gates, which let it through as soon as the
+// upstream has capacity (bounded by its deadline) and keep every call
+// within the rate limit and the pauses servers asked for.
 func (b *Broker) failFast(srv *server, key string) error {
 	e, ok := b.queue.Entry(planKey(srv, key))
-	if !ok || e.Err == nil {
+	if !ok || e.Err == nil || !e.Permanent {
 		return nil
 	}
 	var last *Error
 	if !errors.As(e.Err, &last) {
 		return nil
 	}
-	if e.Permanent {
-		return &Error{Reason: last.Reason, Msg: last.Msg + " (not retried until the configuration or sign-in changes; force a refresh to try now)", Err: last.Err, Permanent: true}
-	}
-	if b.now().Before(e.Next) {
-		return &Error{Reason: last.Reason, Msg: last.Msg + " (next attempt at " + e.Next.UTC().Format(time.TimeOnly) + " UTC; force a refresh to try now)", Err: last.Err}
-	}
-	return nil
+	return &Error{Reason: last.Reason, Msg: last.Msg + " (not retried until the configuration or sign-in changes; force a refresh to try now)", Err: last.Err, Permanent: true}
 }
 
 // recordLocked tells the queue how a refresh of (srv, key) ended: t on
@@ -81,7 +82,7 @@ func (b *Broker) recordLocked(srv *server, key string, t *Token, err *Error) tim
 	if cur, ok := srv.tokens[key]; ok {
 		remaining = cur.ExpiresAt.Sub(now)
 	}
-	b.queue.Failed(planKey(srv, key), now, schedule.Failure{Err: err, Permanent: err.Permanent, Remaining: remaining})
+	b.queue.Failed(planKey(srv, key), now, schedule.Failure{Err: err, Permanent: err.Permanent, Remaining: remaining, NotBefore: holdEnd(err)})
 	return time.Time{}
 }
 

@@ -56,6 +56,10 @@ type Broker struct {
 	closed     bool
 	// signin is the enterprise sign-in: logins, ID token refresh, NEEDS_LOGIN.
 	signin signinState
+	// gates rate-limit the upstream token endpoints; plans say at whose
+	// priority each flight waits at them (gates.go, flightplan.go).
+	gates gateSet
+	plans flightPlans
 
 	// mu guards the fields below. Upstream calls never run under it.
 	mu         sync.RWMutex
@@ -149,6 +153,9 @@ func New(cfg Config) (*Broker, error) {
 	}
 	if err := cfg.checkPolicies(); err != nil {
 		return nil, err
+	}
+	if err := cfg.Limits.validate(); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
 	}
 	if cfg.HTTP == nil {
 		cfg.HTTP = defaultHTTPClient()

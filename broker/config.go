@@ -60,6 +60,8 @@ type Config struct {
 	// AllowUnlisted lets callers use and add MCP servers that are not in
 	// Servers.
 	AllowUnlisted bool
+	// Limits are the client-side rate limits of the token endpoints.
+	Limits Limits
 
 	// Store persists identity, servers and tokens; nil keeps them in memory.
 	Store Store

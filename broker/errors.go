@@ -8,6 +8,7 @@ import (
 	"github.com/xaad-dev/xaad/broker/discovery"
 	"github.com/xaad-dev/xaad/broker/grant"
 	"github.com/xaad-dev/xaad/broker/internal/httpx"
+	"github.com/xaad-dev/xaad/broker/upstream"
 )
 
 // Reason classifies an error for callers and for the API. The values are
@@ -160,7 +161,10 @@ func dpopRefusal(oe *grant.OAuthError, err error, who string, denied Reason) *Er
 }
 
 func classifyTransport(err error, who string) *Error {
+	var we *upstream.WaitError
 	switch {
+	case errors.As(err, &we):
+		return notSent(we)
 	case errors.Is(err, grant.ErrMalformed), errors.Is(err, grant.ErrRejectedToken), errors.Is(err, grant.ErrRedirect), errors.Is(err, httpx.ErrTooLarge):
 		return newError(ReasonUpstreamUnavailable, false, err, "%s sent an unusable answer", who)
 	default:

@@ -117,8 +117,9 @@ func TestIdPErrorMapping(t *testing.T) {
 		{"invalid_scope", 400, broker.ReasonIdPDenied, 1},
 		{"unsupported_grant_type", 400, broker.ReasonIdPDenied, 1},
 		{"invalid_target", 400, broker.ReasonIdPDenied, 2}, // one re-discovery
-		{"server_error", 500, broker.ReasonUpstreamUnavailable, 1},
-		{"temporarily_unavailable", 503, broker.ReasonUpstreamUnavailable, 1},
+		// A transient failure gets one more try within the deadline.
+		{"server_error", 500, broker.ReasonUpstreamUnavailable, 2},
+		{"temporarily_unavailable", 503, broker.ReasonUpstreamUnavailable, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {
@@ -158,7 +159,11 @@ func TestASErrors(t *testing.T) {
 		{"unauthorized_client", 1, "unauthorized_client", 400, false, broker.ReasonASDenied, 1},
 		{"access_denied", 1, "access_denied", 400, false, broker.ReasonASDenied, 1},
 		{"invalid_scope", 1, "invalid_scope", 400, false, broker.ReasonASDenied, 1},
-		{"server_error", 1, "server_error", 500, false, broker.ReasonUpstreamUnavailable, 1},
+		// One transient failure is tried once more, with a fresh ID-JAG; a
+		// second is surfaced.
+		{"server_error once", 1, "server_error", 500, true, "", 2},
+		{"server_error twice", 2, "server_error", 500, false, broker.ReasonUpstreamUnavailable, 2},
+		{"503 once", 1, "", 503, true, "", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/xaad-dev/xaad/broker/grant"
 	"github.com/xaad-dev/xaad/broker/idtoken"
+	"github.com/xaad-dev/xaad/broker/upstream"
 )
 
 // idRefreshKey is the single-flight key of ID token refreshes; no server
@@ -67,7 +68,7 @@ func (b *Broker) runIdentityRefresh(ctx context.Context) error {
 		}
 		switch plan.kind {
 		case planRefresh:
-			err := b.renewIdentity(ctx, plan.idToken)
+			err := b.renewIdentity(asBackground(ctx), plan.idToken)
 			switch {
 			case err == nil && b.renewedUsefully(plan.idToken):
 				failures = 0
@@ -188,13 +189,21 @@ func (b *Broker) waitUntil(ctx context.Context, at time.Time) bool {
 // all callers. seen is the ID token the caller found wanting: if the
 // identity holds another by now, someone else renewed it already.
 func (b *Broker) renewIdentity(ctx context.Context, seen string) error {
+	// A caller's token flight that needs a renewed subject renews it at
+	// the caller's priority; the refresh loop at background priority.
+	prio, deadline := upstream.Caller, b.callerDeadline(ctx)
+	if p := planOf(ctx); p != nil {
+		prio, deadline = p.state()
+	}
+	plan, leave := b.plans.join(idRefreshKey, prio, deadline)
+	defer leave()
 	ch := b.flights.DoChan(idRefreshKey, func() (any, error) {
 		// On the broker's root, so Close waits for a renewal in flight: a
 		// rotated refresh token must reach the store before it closes.
 		return b.flight(func(fctx context.Context) (any, error) {
 			b.renewing.Store(true)
 			defer b.renewing.Store(false)
-			return nil, b.doRenew(fctx, seen)
+			return nil, b.doRenew(withPlan(fctx, plan), seen)
 		})
 	})
 	select {

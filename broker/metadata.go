@@ -67,6 +67,7 @@ func (b *Broker) discover(ctx context.Context, srv *server) (*metadata, error) {
 func (b *Broker) idpEndpoint(ctx context.Context) (*grant.Endpoint, error) {
 	idp := b.idpConfig()
 	ep := &grant.Endpoint{URL: idp.TokenEndpoint, Issuer: idp.Issuer, Auth: idp.Auth, HTTP: b.cfg.HTTP, Now: b.clock.Now}
+	b.gated(UpstreamIdP, ep)
 	if ep.URL != "" {
 		return ep, nil
 	}

@@ -11,7 +11,8 @@ import (
 
 // Reconfigure swaps the configuration of a running broker: the IdP and its
 // client, the clients at authorization servers, the DPoP policies, the
-// configured servers and whether others are allowed. The daemon calls it on SIGHUP.
+// configured servers, whether others are allowed, and the rate limits of
+// the token endpoints. The daemon calls it on SIGHUP.
 //
 // newCfg is checked as [New] checks it; on error nothing changes. Process
 // settings (Store, HTTP, Clock, Logger, timeouts and the like) are fixed at
@@ -39,6 +40,7 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 	cfg.IdP, cfg.AuthServers, cfg.DefaultClient = newCfg.IdP, newCfg.AuthServers, newCfg.DefaultClient
 	cfg.Servers, cfg.AllowUnlisted = newCfg.Servers, newCfg.AllowUnlisted
 	cfg.AuthServerDPoP = newCfg.AuthServerDPoP
+	cfg.Limits = newCfg.Limits
 	// New validates cfg and builds the configured servers and the ID token
 	// verifier exactly as a start would; the scratch broker is then dropped.
 	next, err := New(cfg)
@@ -57,6 +59,7 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 	b.cfg.IdP, b.cfg.AuthServers, b.cfg.DefaultClient = cfg.IdP, cfg.AuthServers, cfg.DefaultClient
 	b.cfg.Servers, b.cfg.AllowUnlisted = cfg.Servers, cfg.AllowUnlisted
 	b.cfg.AuthServerDPoP = cfg.AuthServerDPoP
+	b.cfg.Limits = cfg.Limits
 	b.verifier = next.verifier
 	dropIdentity := issuerChanged && b.ident != nil
 	if dropIdentity {
@@ -113,6 +116,7 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 		b.unpersistPrefix(bucketTokens, url+"\x00")
 		b.log.Info("forgot a server the configuration no longer allows", slog.String("server", url))
 	}
+	b.applyLimits()
 	// New credentials or servers are what permanent errors waited for.
 	b.retryFailed()
 	b.log.Info("configuration swapped", slog.String("issuer", cfg.IdP.Issuer), slog.Int("servers", len(servers)))
@@ -120,7 +124,8 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 }
 
 // The fields Reconfigure swaps (cfg.IdP, cfg.AuthServers, cfg.DefaultClient,
-// cfg.AllowUnlisted and verifier) are guarded by mu; these read them.
+// cfg.AllowUnlisted, cfg.Limits and verifier) are guarded by mu; these
+// (and limitFor) read them.
 
 func (b *Broker) idpConfig() IdPConfig {
 	b.mu.RLock()

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/xaad-dev/xaad/broker/grant"
+	"github.com/xaad-dev/xaad/broker/upstream"
 )
 
 // expirySkew is subtracted from every expiry: a token this close to its end
@@ -40,6 +41,12 @@ func (b *Broker) Token(ctx context.Context, req TokenRequest) (*Token, error) {
 			return nil, err
 		}
 	}
+	deadline := b.callerDeadline(ctx)
+	if err := b.refuseEarly(srv, deadline); err != nil {
+		return nil, err
+	}
+	plan, leave := b.plans.join(tokenKey(srv.url, key), upstream.Caller, deadline)
+	defer leave()
 	var res singleflight.Result
 	for attempt := 0; ; attempt++ {
 		ch := b.flights.DoChan(tokenKey(srv.url, key), func() (any, error) {
@@ -48,16 +55,14 @@ func (b *Broker) Token(ctx context.Context, req TokenRequest) (*Token, error) {
 			if t := b.cachedSince(srv, key, req.MinValid, start, req.Force); t != nil {
 				return t, nil
 			}
-			return b.flight(func(fctx context.Context) (any, error) { return b.refresh(fctx, srv, scopes) })
+			return b.flight(func(fctx context.Context) (any, error) { return b.refresh(withPlan(fctx, plan), srv, scopes) })
 		})
 		select {
 		case res = <-ch:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		// A request that joined a flight of the previous sign-in asks
-		// again, once, under the present one.
-		if res.Err != errStaleFlight || attempt > 0 {
+		if !askAgain(res.Err, deadline, attempt) {
 			break
 		}
 	}
@@ -117,7 +122,7 @@ func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*To
 	gen := b.gen.Load()
 	idToken, subject := b.currentIDToken(), b.currentSubjectTag()
 	srv.refreshing.Add(1)
-	t, err := b.mint(ctx, srv, scopes)
+	t, err := b.mintRetrying(ctx, srv, scopes)
 	key := tokenKey(srv.url, scopeKey(scopes))
 	if err == nil {
 		// A token is handed out only once it is stored: a crash right
@@ -235,6 +240,7 @@ func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token
 	}
 	asEP := &grant.Endpoint{URL: meta.as.TokenEndpoint, Issuer: meta.as.Issuer, Auth: asAuth, HTTP: b.cfg.HTTP, Now: b.clock.Now}
 	plan.grantEndpoint(asEP, b.nonces)
+	b.gated(UpstreamAuthServer, asEP)
 	bearer := func(jag *grant.IDJAG) (*grant.AccessToken, error) {
 		// Counted when sent: each grant spends one ID-JAG, accepted or not.
 		srv.counters.grants.Add(1)

@@ -41,6 +41,9 @@ type ClientSection struct {
 	ClientSecretFile string `toml:"client_secret_file"`
 	PrivateKeyFile   string `toml:"private_key_file"`
 	KeyID            string `toml:"key_id"`
+
+	// The rate limit at this client's token endpoint (config_rate.go).
+	RateSection
 }
 
 // IdPSection is the enterprise IdP.

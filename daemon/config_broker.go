@@ -57,5 +57,6 @@ func (fc *FileConfig) BrokerConfig() (broker.Config, error) {
 		bc.Servers = append(bc.Servers, broker.ServerConfig{URL: s.URL, Scopes: s.Scopes, KeepWarm: s.KeepWarm, DPoP: broker.DPoPPolicy(s.DPoP)})
 	}
 	bc.AllowUnlisted = fc.Daemon.AllowUnlistedServers == nil || *fc.Daemon.AllowUnlistedServers
+	bc.Limits = fc.limits()
 	return bc, nil
 }

@@ -103,7 +103,7 @@ func (fc *FileConfig) validateServers() Problems {
 }
 
 func (c *ClientSection) validate(where string) Problems {
-	var p Problems
+	p := c.RateSection.validate(where)
 	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
 	if c.ClientID == "" {
 		add("%s.client_id is required: set it to the client id your administrator registered", where)

@@ -118,6 +118,9 @@ func (s *service) Status(context.Context, *xaadv1.StatusRequest) (*xaadv1.Status
 	if resp.ServersOmitted > 0 {
 		resp.Warnings = append(slices.Clip(s.warnings), omittedWarning(resp.ServersOmitted))
 	}
+	for _, u := range s.b.Upstreams() {
+		resp.Upstreams = append(resp.Upstreams, upstreamProto(u))
+	}
 	return resp, nil
 }
 

@@ -32,6 +32,12 @@ type Endpoint struct {
 	Now func() time.Time
 	// DPoP, when set, puts a DPoP proof on every request (RFC 9449 §5).
 	DPoP *DPoP
+	// Around, when set, wraps every request to the endpoint: the broker
+	// passes each through its rate limit (package upstream), which may
+	// delay or refuse it and reads the answer. send makes the request
+	// (client assertion included, so it is fresh after a wait) and
+	// returns its error; Around returns that error or its own.
+	Around func(ctx context.Context, send func(context.Context) error) error
 }
 
 // tokenResponse is the union of the members both grants may return. Typed
@@ -124,9 +130,25 @@ func (e *Endpoint) postForm(ctx context.Context, name string, form url.Values, s
 	return raw, received, err
 }
 
-// postOnce is one attempt of postForm, its DPoP proof carrying nonce
-// (empty: the nonce remembered for the server).
+// postOnce is sendOnce through Around, when set: every request, a nonce
+// retry too, passes the broker's rate limit.
 func (e *Endpoint) postOnce(ctx context.Context, name string, form url.Values, success, nonce string) ([]byte, time.Time, error) {
+	if e.Around == nil {
+		return e.sendOnce(ctx, name, form, success, nonce)
+	}
+	var raw []byte
+	var received time.Time
+	err := e.Around(ctx, func(ctx context.Context) (err error) {
+		raw, received, err = e.sendOnce(ctx, name, form, success, nonce)
+		return err
+	})
+	return raw, received, err
+}
+
+// sendOnce is one attempt of postForm, its DPoP proof carrying nonce
+// (empty: the nonce remembered for the server); the client assertion and
+// the proof are made here, so they are fresh after a wait at the gate.
+func (e *Endpoint) sendOnce(ctx context.Context, name string, form url.Values, success, nonce string) ([]byte, time.Time, error) {
 	req, err := e.formRequest(ctx, form)
 	if err == nil {
 		err = e.prove(req, nonce)

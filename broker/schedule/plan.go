@@ -159,7 +159,8 @@ func (q *Queue) Succeeded(k Key, now, issued, expires time.Time) time.Time {
 }
 
 // Failed records a failed refresh of k: a transient failure is retried
-// after [Backoff]; a permanent one waits for [Queue.Retry].
+// after [Backoff], and not before f.NotBefore; a permanent one waits for
+// [Queue.Retry].
 func (q *Queue) Failed(k Key, now time.Time, f Failure) {
 	q.mu.Lock()
 	e := q.entryLocked(k, now)
@@ -168,7 +169,11 @@ func (q *Queue) Failed(k Key, now time.Time, f Failure) {
 		e.permanent = true
 	} else {
 		e.attempt++
-		e.next = nanos(now.Add(Backoff(e.attempt, f.Remaining, q.rand())))
+		next := now.Add(Backoff(e.attempt, f.Remaining, q.rand()))
+		if f.NotBefore.After(next) {
+			next = f.NotBefore
+		}
+		e.next = nanos(next)
 	}
 	q.place(e)
 	q.mu.Unlock()

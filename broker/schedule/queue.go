@@ -59,6 +59,11 @@ type Failure struct {
 	// Remaining is how long the token held now stays valid (zero or less
 	// when none is): a retry never waits past a quarter of it.
 	Remaining time.Duration
+	// NotBefore, when set, is the earliest time of the next attempt: the
+	// end of a pause the server asked for (a 429 or 503 with Retry-After)
+	// or of the client-side rate limit's wait. A backoff that ends later
+	// still applies.
+	NotBefore time.Time
 }
 
 // Config configures a [Queue]. The zero value works.

@@ -119,6 +119,26 @@ func TestQueueFailures(t *testing.T) {
 	wantDue(t, q, now, kA)
 }
 
+// A failure that carries the end of a server's pause is not retried
+// before it, however short the backoff; a pause that ends before the
+// backoff changes nothing.
+func TestQueueFailureNotBefore(t *testing.T) {
+	q := newQueue(schedule.Config{})
+	boom := errors.New("429")
+	pause := t0.Add(7 * time.Second)
+	q.Failed(kA, t0, schedule.Failure{Err: boom, Remaining: time.Hour, NotBefore: pause})
+	if e := entry(t, q, kA); !e.Next.Equal(pause) {
+		t.Fatalf("next attempt at +%s, want +7s, the end of the pause", e.Next.Sub(t0))
+	}
+	wantDue(t, q, pause.Add(-time.Nanosecond))
+	wantDue(t, q, pause, kA)
+	q.Done(kA, pause)
+	q.Failed(kA, pause, schedule.Failure{Err: boom, Remaining: time.Hour, NotBefore: pause.Add(-time.Second)})
+	if e := entry(t, q, kA); !e.Next.After(pause) || e.Next.Sub(pause) > schedule.BackoffCeiling(2, time.Hour) {
+		t.Fatalf("a pause already over moved the backoff: next at +%s", e.Next.Sub(pause))
+	}
+}
+
 // A due token nobody asked for within the idle rule is left alone until
 // the next request; keep-warm servers and per-server rules override it.
 func TestQueueIdleRule(t *testing.T) {

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
+	"time"
 )
 
 // maxRequestBody caps request bodies; token requests are a few KiB.
@@ -27,12 +30,19 @@ type Counters struct {
 	JWTBearerGrants int
 	// MCPCalls counts MCP requests that passed the bearer check.
 	MCPCalls int
+	// TooManyRequests counts 429 answers per endpoint, from a
+	// [RateLimit] or a fault.
+	TooManyRequests map[Endpoint]int
 }
 
 // RequestRecord is what an endpoint received. It holds tokens: tests may
 // assert on it, nothing may log it.
 type RequestRecord struct {
-	Method string
+	// Endpoint is the endpoint that received it; At is when, on the
+	// testbed's clock.
+	Endpoint Endpoint
+	At       time.Time
+	Method   string
 	// Path is the request path.
 	Path string
 	// Query is the URL query.
@@ -50,17 +60,23 @@ type RequestRecord struct {
 	Status int
 }
 
+// maxLog bounds the request log: the most recent requests are kept.
+const maxLog = 4096
+
 type stats struct {
 	mu   sync.Mutex
 	c    Counters
 	last map[Endpoint]RequestRecord
+	// log holds the completed requests in order, the last maxLog of them.
+	log []RequestRecord
+}
+
+func newCounters() Counters {
+	return Counters{Requests: map[Endpoint]int{}, Errors: map[Endpoint]int{}, TooManyRequests: map[Endpoint]int{}}
 }
 
 func newStats() *stats {
-	return &stats{
-		c:    Counters{Requests: map[Endpoint]int{}, Errors: map[Endpoint]int{}},
-		last: map[Endpoint]RequestRecord{},
-	}
+	return &stats{c: newCounters(), last: map[Endpoint]RequestRecord{}}
 }
 
 func (s *stats) add(f func(c *Counters)) {
@@ -74,15 +90,19 @@ func (tb *Testbed) Counters() Counters {
 	tb.stats.mu.Lock()
 	defer tb.stats.mu.Unlock()
 	c := tb.stats.c
-	c.Requests = make(map[Endpoint]int, len(c.Requests))
-	c.Errors = make(map[Endpoint]int, len(c.Errors))
-	for k, v := range tb.stats.c.Requests {
-		c.Requests[k] = v
-	}
-	for k, v := range tb.stats.c.Errors {
-		c.Errors[k] = v
-	}
+	c.Requests = maps.Clone(c.Requests)
+	c.Errors = maps.Clone(c.Errors)
+	c.TooManyRequests = maps.Clone(c.TooManyRequests)
 	return c
+}
+
+// RequestLog returns the completed requests of every endpoint in the
+// order they completed (the most recent 4096), for tests that check what
+// went first.
+func (tb *Testbed) RequestLog() []RequestRecord {
+	tb.stats.mu.Lock()
+	defer tb.stats.mu.Unlock()
+	return slices.Clone(tb.stats.log)
 }
 
 // TokenExchanges returns how many ID-JAGs the IdP has issued.
@@ -98,8 +118,9 @@ func (tb *Testbed) Requests(ep Endpoint) int { return tb.Counters().Requests[ep]
 func (tb *Testbed) ResetCounters() {
 	tb.stats.mu.Lock()
 	defer tb.stats.mu.Unlock()
-	tb.stats.c = Counters{Requests: map[Endpoint]int{}, Errors: map[Endpoint]int{}}
+	tb.stats.c = newCounters()
 	clear(tb.stats.last)
+	tb.stats.log = nil
 }
 
 // LastRequest returns the last completed request to ep.
@@ -151,7 +172,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // endpoint wraps h with counting, request recording and fault injection.
 func (tb *Testbed) endpoint(ep Endpoint, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &RequestRecord{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone()}
+		rec := &RequestRecord{Endpoint: ep, At: tb.Now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone()}
 		if r.Method == http.MethodPost && ep != EndpointMCP {
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
 			if err != nil {
@@ -171,8 +192,18 @@ func (tb *Testbed) endpoint(ep Endpoint, h http.Handler) http.Handler {
 			if sw.status >= 400 {
 				tb.stats.c.Errors[ep]++
 			}
+			if sw.status == http.StatusTooManyRequests {
+				tb.stats.c.TooManyRequests[ep]++
+			}
 			tb.stats.last[ep] = *rec
+			if len(tb.stats.log) == maxLog {
+				tb.stats.log = slices.Delete(tb.stats.log, 0, 1)
+			}
+			tb.stats.log = append(tb.stats.log, *rec)
 		}()
+		if tb.limits.refuse(ep, sw, r, rec.Form, tb.Now()) {
+			return
+		}
 		if f, ok := tb.faults.next(ep); ok && tb.applyFault(sw, r, f) {
 			return
 		}

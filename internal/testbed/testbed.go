@@ -21,6 +21,7 @@ type Testbed struct {
 
 	opts   Options
 	faults *faultSet
+	limits *rateLimits
 	stats  *stats
 	dpop   *dpopState // nil unless Options.DPoP.Enabled
 
@@ -39,6 +40,7 @@ func Start(opts Options) (*Testbed, error) {
 	tb := &Testbed{
 		opts:      opts,
 		faults:    newFaultSet(),
+		limits:    &rateLimits{},
 		stats:     newStats(),
 		closed:    make(chan struct{}),
 		transport: &http.Transport{},

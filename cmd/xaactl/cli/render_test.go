@@ -65,6 +65,22 @@ func sampleStatus() *xaadv1.StatusResponse {
 				Origin: xaadv1.ServerOrigin_SERVER_ORIGIN_USER,
 			},
 		},
+		// One endpoint paused by the server, one with callers queued at the
+		// limit, one quiet. Counters stay zero: TestStatusShowsHolds
+		// checks real ones.
+		Upstreams: []*xaadv1.UpstreamStatus{
+			{
+				Kind: xaadv1.UpstreamKind_UPSTREAM_KIND_IDP, TokenEndpoint: "https://idp.example/token", Issuer: "https://idp.example",
+				RateLimit: 2, RateBurst: 2, Setting: "rate_limit and rate_burst in [idp]",
+				HeldUntil: at(7 * time.Second), HoldReason: "Retry-After asks to wait 7s, until 2030-05-06T12:00:07Z",
+				QueuedCallers: 1, QueuedBackground: 2, NextCallerAt: at(7 * time.Second),
+			},
+			{
+				Kind: xaadv1.UpstreamKind_UPSTREAM_KIND_AUTHORIZATION_SERVER, TokenEndpoint: "https://auth.tools.example/token",
+				RateLimit: 0.5, RateBurst: 1, QueuedCallers: 2, NextCallerAt: at(4 * time.Second),
+			},
+			{Kind: xaadv1.UpstreamKind_UPSTREAM_KIND_AUTHORIZATION_SERVER, TokenEndpoint: "https://wiki.example/oauth/token", RateLimit: 2, RateBurst: 2},
+		},
 	}
 }
 

@@ -15,7 +15,12 @@ const statusHelp = `Usage: xaactl status [--json]
 
 Show the enterprise sign-in, then one line per MCP server: its state, when
 its token expires, when the daemon will refresh it, and the last error.
-Times are relative to now. No token material is shown.
+Then one line per upstream token endpoint the daemon has called (the IdP's,
+each authorization server's): the client-side rate limit in force, whether
+requests are held back (until when, and why: the server's Retry-After, or
+callers queued at the limit), how many callers and background refreshes
+wait, and the 429 and 503 answers seen. Times are relative to now. No token
+material is shown.
 
 With --json, print the daemon's StatusResponse as JSON with proto field
 names and every field present; the keys are stable for scripts.
@@ -60,8 +65,8 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	return renderStatus(e.stdout, st, time.Now())
 }
 
-// renderStatus writes the status as text: identity, daemon, warnings, then
-// a table of servers.
+// renderStatus writes the status as text: identity, daemon, warnings, a
+// table of servers, then one of upstream token endpoints.
 func renderStatus(w io.Writer, st *xaadv1.StatusResponse, now time.Time) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Identity: %s\n", identityLine(st.GetIdentity(), now))
@@ -79,11 +84,20 @@ func renderStatus(w io.Writer, st *xaadv1.StatusResponse, now time.Time) error {
 		return err
 	}
 	if len(st.GetServers()) == 0 {
-		_, err := io.WriteString(w, "\nNo servers. Add one with: xaactl server add URL\n")
-		return err
+		if _, err := io.WriteString(w, "\nNo servers. Add one with: xaactl server add URL\n"); err != nil {
+			return err
+		}
+	} else {
+		io.WriteString(w, "\n")
+		if err := serverTable(w, st.GetServers(), now); err != nil {
+			return err
+		}
+	}
+	if len(st.GetUpstreams()) == 0 {
+		return nil
 	}
 	io.WriteString(w, "\n")
-	return serverTable(w, st.GetServers(), now)
+	return upstreamTable(w, st.GetUpstreams(), now)
 }
 
 // identityLine summarises the sign-in in one line and says what to do when

@@ -557,6 +557,61 @@ func (WatchEventKind) EnumDescriptor() ([]byte, []int) {
 	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{6}
 }
 
+// UpstreamKind says what an upstream token endpoint is.
+type UpstreamKind int32
+
+const (
+	// Unknown.
+	UpstreamKind_UPSTREAM_KIND_UNSPECIFIED UpstreamKind = 0
+	// The IdP's token endpoint: token exchanges, ID token refreshes and the
+	// sign-in grants ([idp] rate_limit).
+	UpstreamKind_UPSTREAM_KIND_IDP UpstreamKind = 1
+	// An MCP authorization server's token endpoint: jwt-bearer grants
+	// ([[authorization_server]] or [default_client] rate_limit).
+	UpstreamKind_UPSTREAM_KIND_AUTHORIZATION_SERVER UpstreamKind = 2
+)
+
+// Enum value maps for UpstreamKind.
+var (
+	UpstreamKind_name = map[int32]string{
+		0: "UPSTREAM_KIND_UNSPECIFIED",
+		1: "UPSTREAM_KIND_IDP",
+		2: "UPSTREAM_KIND_AUTHORIZATION_SERVER",
+	}
+	UpstreamKind_value = map[string]int32{
+		"UPSTREAM_KIND_UNSPECIFIED":          0,
+		"UPSTREAM_KIND_IDP":                  1,
+		"UPSTREAM_KIND_AUTHORIZATION_SERVER": 2,
+	}
+)
+
+func (x UpstreamKind) Enum() *UpstreamKind {
+	p := new(UpstreamKind)
+	*p = x
+	return p
+}
+
+func (x UpstreamKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (UpstreamKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_xaad_v1_xaad_proto_enumTypes[7].Descriptor()
+}
+
+func (UpstreamKind) Type() protoreflect.EnumType {
+	return &file_xaad_v1_xaad_proto_enumTypes[7]
+}
+
+func (x UpstreamKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use UpstreamKind.Descriptor instead.
+func (UpstreamKind) EnumDescriptor() ([]byte, []int) {
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{7}
+}
+
 // GetTokenRequest asks for an access token for one MCP server.
 type GetTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1353,8 +1408,12 @@ type StatusResponse struct {
 	// How many servers are left out of `servers`: a reply lists at most 256
 	// servers and 1 MiB of them (a warning then says so too).
 	ServersOmitted uint32 `protobuf:"varint,6,opt,name=servers_omitted,json=serversOmitted,proto3" json:"servers_omitted,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The client-side rate limit of every upstream token endpoint the daemon
+	// has called since it started: the IdP's first, then each authorization
+	// server's, by URL.
+	Upstreams     []*UpstreamStatus `protobuf:"bytes,7,rep,name=upstreams,proto3" json:"upstreams,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatusResponse) Reset() {
@@ -1427,6 +1486,13 @@ func (x *StatusResponse) GetServersOmitted() uint32 {
 		return x.ServersOmitted
 	}
 	return 0
+}
+
+func (x *StatusResponse) GetUpstreams() []*UpstreamStatus {
+	if x != nil {
+		return x.Upstreams
+	}
+	return nil
 }
 
 // Identity describes the enterprise sign-in without any token material.
@@ -1850,6 +1916,276 @@ func (x *ServerCounters) GetAssertionsServed() uint64 {
 	return 0
 }
 
+// UpstreamStatus is one upstream token endpoint as the daemon's
+// client-side rate limit sees it: the limit in force, whether requests are
+// held back and why, who waits, and what the endpoint answered. Callers
+// (someone waits for a token) go before background refreshes; after a 429
+// or 503 with Retry-After (or X-Rate-Limit-Reset) nothing is sent before
+// the time the server named, capped at 10 minutes.
+type UpstreamStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the endpoint is.
+	Kind UpstreamKind `protobuf:"varint,1,opt,name=kind,proto3,enum=xaad.v1.UpstreamKind" json:"kind,omitempty"`
+	// The token endpoint URL; empty for the one limit shared by endpoints
+	// beyond the daemon's bound on how many it tracks.
+	TokenEndpoint string `protobuf:"bytes,2,opt,name=token_endpoint,json=tokenEndpoint,proto3" json:"token_endpoint,omitempty"`
+	// The issuer of the IdP or authorization server.
+	Issuer string `protobuf:"bytes,3,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	// The limit in force: requests per second sustained, and how many may
+	// go at once after a quiet spell.
+	RateLimit float64 `protobuf:"fixed64,4,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
+	RateBurst uint32  `protobuf:"varint,5,opt,name=rate_burst,json=rateBurst,proto3" json:"rate_burst,omitempty"`
+	// The configuration keys that set the limit, to name what to change.
+	Setting string `protobuf:"bytes,6,opt,name=setting,proto3" json:"setting,omitempty"`
+	// While the server's pause is in force, its end: nothing is sent before
+	// it. Unset when none.
+	HeldUntil *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=held_until,json=heldUntil,proto3" json:"held_until,omitempty"`
+	// Why, while held: the server's answer (for example "Retry-After asks to
+	// wait 7s, until ...").
+	HoldReason string `protobuf:"bytes,8,opt,name=hold_reason,json=holdReason,proto3" json:"hold_reason,omitempty"`
+	// Requests waiting for their turn: callers, and background refreshes.
+	QueuedCallers    uint32 `protobuf:"varint,9,opt,name=queued_callers,json=queuedCallers,proto3" json:"queued_callers,omitempty"`
+	QueuedBackground uint32 `protobuf:"varint,10,opt,name=queued_background,json=queuedBackground,proto3" json:"queued_background,omitempty"`
+	// When a caller arriving now could go, if later than now: after the
+	// pause, the callers queued and the bucket allow. Unset when at once.
+	NextCallerAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=next_caller_at,json=nextCallerAt,proto3" json:"next_caller_at,omitempty"`
+	// What happened at this endpoint since the daemon started.
+	Counters      *UpstreamCounters `protobuf:"bytes,12,opt,name=counters,proto3" json:"counters,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpstreamStatus) Reset() {
+	*x = UpstreamStatus{}
+	mi := &file_xaad_v1_xaad_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpstreamStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpstreamStatus) ProtoMessage() {}
+
+func (x *UpstreamStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_xaad_v1_xaad_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpstreamStatus.ProtoReflect.Descriptor instead.
+func (*UpstreamStatus) Descriptor() ([]byte, []int) {
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *UpstreamStatus) GetKind() UpstreamKind {
+	if x != nil {
+		return x.Kind
+	}
+	return UpstreamKind_UPSTREAM_KIND_UNSPECIFIED
+}
+
+func (x *UpstreamStatus) GetTokenEndpoint() string {
+	if x != nil {
+		return x.TokenEndpoint
+	}
+	return ""
+}
+
+func (x *UpstreamStatus) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *UpstreamStatus) GetRateLimit() float64 {
+	if x != nil {
+		return x.RateLimit
+	}
+	return 0
+}
+
+func (x *UpstreamStatus) GetRateBurst() uint32 {
+	if x != nil {
+		return x.RateBurst
+	}
+	return 0
+}
+
+func (x *UpstreamStatus) GetSetting() string {
+	if x != nil {
+		return x.Setting
+	}
+	return ""
+}
+
+func (x *UpstreamStatus) GetHeldUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.HeldUntil
+	}
+	return nil
+}
+
+func (x *UpstreamStatus) GetHoldReason() string {
+	if x != nil {
+		return x.HoldReason
+	}
+	return ""
+}
+
+func (x *UpstreamStatus) GetQueuedCallers() uint32 {
+	if x != nil {
+		return x.QueuedCallers
+	}
+	return 0
+}
+
+func (x *UpstreamStatus) GetQueuedBackground() uint32 {
+	if x != nil {
+		return x.QueuedBackground
+	}
+	return 0
+}
+
+func (x *UpstreamStatus) GetNextCallerAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextCallerAt
+	}
+	return nil
+}
+
+func (x *UpstreamStatus) GetCounters() *UpstreamCounters {
+	if x != nil {
+		return x.Counters
+	}
+	return nil
+}
+
+// UpstreamCounters count what one endpoint's rate limit did and saw.
+type UpstreamCounters struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Requests let through, and those of them that were background work.
+	Sent           uint64 `protobuf:"varint,1,opt,name=sent,proto3" json:"sent,omitempty"`
+	SentBackground uint64 `protobuf:"varint,2,opt,name=sent_background,json=sentBackground,proto3" json:"sent_background,omitempty"`
+	// Requests let through later than they asked (they waited their turn).
+	Waited uint64 `protobuf:"varint,3,opt,name=waited,proto3" json:"waited,omitempty"`
+	// Requests turned away at once: their deadline came before their turn
+	// (a pause or the rate limit), or the queue was full.
+	Refused uint64 `protobuf:"varint,4,opt,name=refused,proto3" json:"refused,omitempty"`
+	// Requests whose caller gave up while they waited.
+	Cancelled uint64 `protobuf:"varint,5,opt,name=cancelled,proto3" json:"cancelled,omitempty"`
+	// 429 Too Many Requests and 503 Service Unavailable answers.
+	TooManyRequests uint64 `protobuf:"varint,6,opt,name=too_many_requests,json=tooManyRequests,proto3" json:"too_many_requests,omitempty"`
+	Unavailable     uint64 `protobuf:"varint,7,opt,name=unavailable,proto3" json:"unavailable,omitempty"`
+	// Answers that started or extended a pause, and those whose pause was
+	// longer than the 10-minute cap and was clipped to it.
+	Holds         uint64 `protobuf:"varint,8,opt,name=holds,proto3" json:"holds,omitempty"`
+	Clipped       uint64 `protobuf:"varint,9,opt,name=clipped,proto3" json:"clipped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpstreamCounters) Reset() {
+	*x = UpstreamCounters{}
+	mi := &file_xaad_v1_xaad_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpstreamCounters) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpstreamCounters) ProtoMessage() {}
+
+func (x *UpstreamCounters) ProtoReflect() protoreflect.Message {
+	mi := &file_xaad_v1_xaad_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpstreamCounters.ProtoReflect.Descriptor instead.
+func (*UpstreamCounters) Descriptor() ([]byte, []int) {
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *UpstreamCounters) GetSent() uint64 {
+	if x != nil {
+		return x.Sent
+	}
+	return 0
+}
+
+func (x *UpstreamCounters) GetSentBackground() uint64 {
+	if x != nil {
+		return x.SentBackground
+	}
+	return 0
+}
+
+func (x *UpstreamCounters) GetWaited() uint64 {
+	if x != nil {
+		return x.Waited
+	}
+	return 0
+}
+
+func (x *UpstreamCounters) GetRefused() uint64 {
+	if x != nil {
+		return x.Refused
+	}
+	return 0
+}
+
+func (x *UpstreamCounters) GetCancelled() uint64 {
+	if x != nil {
+		return x.Cancelled
+	}
+	return 0
+}
+
+func (x *UpstreamCounters) GetTooManyRequests() uint64 {
+	if x != nil {
+		return x.TooManyRequests
+	}
+	return 0
+}
+
+func (x *UpstreamCounters) GetUnavailable() uint64 {
+	if x != nil {
+		return x.Unavailable
+	}
+	return 0
+}
+
+func (x *UpstreamCounters) GetHolds() uint64 {
+	if x != nil {
+		return x.Holds
+	}
+	return 0
+}
+
+func (x *UpstreamCounters) GetClipped() uint64 {
+	if x != nil {
+		return x.Clipped
+	}
+	return 0
+}
+
 // LoginRequest starts a sign-in.
 type LoginRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1872,7 +2208,7 @@ type LoginRequest struct {
 
 func (x *LoginRequest) Reset() {
 	*x = LoginRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[14]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1884,7 +2220,7 @@ func (x *LoginRequest) String() string {
 func (*LoginRequest) ProtoMessage() {}
 
 func (x *LoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[14]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1897,7 +2233,7 @@ func (x *LoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
 func (*LoginRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{14}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *LoginRequest) GetMode() LoginMode {
@@ -1953,7 +2289,7 @@ type LoginResponse struct {
 
 func (x *LoginResponse) Reset() {
 	*x = LoginResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[15]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1965,7 +2301,7 @@ func (x *LoginResponse) String() string {
 func (*LoginResponse) ProtoMessage() {}
 
 func (x *LoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[15]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1978,7 +2314,7 @@ func (x *LoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
 func (*LoginResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{15}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LoginResponse) GetEvent() isLoginResponse_Event {
@@ -2070,7 +2406,7 @@ type OpenURL struct {
 
 func (x *OpenURL) Reset() {
 	*x = OpenURL{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[16]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2082,7 +2418,7 @@ func (x *OpenURL) String() string {
 func (*OpenURL) ProtoMessage() {}
 
 func (x *OpenURL) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[16]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2095,7 +2431,7 @@ func (x *OpenURL) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenURL.ProtoReflect.Descriptor instead.
 func (*OpenURL) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{16}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *OpenURL) GetUrl() string {
@@ -2131,7 +2467,7 @@ type DeviceCode struct {
 
 func (x *DeviceCode) Reset() {
 	*x = DeviceCode{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[17]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2143,7 +2479,7 @@ func (x *DeviceCode) String() string {
 func (*DeviceCode) ProtoMessage() {}
 
 func (x *DeviceCode) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[17]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2156,7 +2492,7 @@ func (x *DeviceCode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceCode.ProtoReflect.Descriptor instead.
 func (*DeviceCode) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{17}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DeviceCode) GetUserCode() string {
@@ -2205,7 +2541,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[18]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2217,7 +2553,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[18]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2230,7 +2566,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{18}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Progress) GetMessage() string {
@@ -2251,7 +2587,7 @@ type LoginDone struct {
 
 func (x *LoginDone) Reset() {
 	*x = LoginDone{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[19]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2263,7 +2599,7 @@ func (x *LoginDone) String() string {
 func (*LoginDone) ProtoMessage() {}
 
 func (x *LoginDone) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[19]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2276,7 +2612,7 @@ func (x *LoginDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginDone.ProtoReflect.Descriptor instead.
 func (*LoginDone) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{19}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LoginDone) GetIdentity() *Identity {
@@ -2295,7 +2631,7 @@ type LogoutRequest struct {
 
 func (x *LogoutRequest) Reset() {
 	*x = LogoutRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[20]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2307,7 +2643,7 @@ func (x *LogoutRequest) String() string {
 func (*LogoutRequest) ProtoMessage() {}
 
 func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[20]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2320,7 +2656,7 @@ func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutRequest.ProtoReflect.Descriptor instead.
 func (*LogoutRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{20}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{22}
 }
 
 // LogoutResponse reports what Logout did.
@@ -2334,7 +2670,7 @@ type LogoutResponse struct {
 
 func (x *LogoutResponse) Reset() {
 	*x = LogoutResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[21]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2346,7 +2682,7 @@ func (x *LogoutResponse) String() string {
 func (*LogoutResponse) ProtoMessage() {}
 
 func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[21]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2359,7 +2695,7 @@ func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutResponse.ProtoReflect.Descriptor instead.
 func (*LogoutResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{21}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *LogoutResponse) GetRevoked() bool {
@@ -2385,7 +2721,7 @@ type AddServerRequest struct {
 
 func (x *AddServerRequest) Reset() {
 	*x = AddServerRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[22]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2397,7 +2733,7 @@ func (x *AddServerRequest) String() string {
 func (*AddServerRequest) ProtoMessage() {}
 
 func (x *AddServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[22]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2410,7 +2746,7 @@ func (x *AddServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddServerRequest.ProtoReflect.Descriptor instead.
 func (*AddServerRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{22}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AddServerRequest) GetUrl() string {
@@ -2445,7 +2781,7 @@ type AddServerResponse struct {
 
 func (x *AddServerResponse) Reset() {
 	*x = AddServerResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[23]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2457,7 +2793,7 @@ func (x *AddServerResponse) String() string {
 func (*AddServerResponse) ProtoMessage() {}
 
 func (x *AddServerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[23]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2470,7 +2806,7 @@ func (x *AddServerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddServerResponse.ProtoReflect.Descriptor instead.
 func (*AddServerResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{23}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AddServerResponse) GetServer() *ServerStatus {
@@ -2491,7 +2827,7 @@ type RemoveServerRequest struct {
 
 func (x *RemoveServerRequest) Reset() {
 	*x = RemoveServerRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[24]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2503,7 +2839,7 @@ func (x *RemoveServerRequest) String() string {
 func (*RemoveServerRequest) ProtoMessage() {}
 
 func (x *RemoveServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[24]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2516,7 +2852,7 @@ func (x *RemoveServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveServerRequest.ProtoReflect.Descriptor instead.
 func (*RemoveServerRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{24}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RemoveServerRequest) GetUrl() string {
@@ -2535,7 +2871,7 @@ type RemoveServerResponse struct {
 
 func (x *RemoveServerResponse) Reset() {
 	*x = RemoveServerResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[25]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2547,7 +2883,7 @@ func (x *RemoveServerResponse) String() string {
 func (*RemoveServerResponse) ProtoMessage() {}
 
 func (x *RemoveServerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[25]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2560,7 +2896,7 @@ func (x *RemoveServerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveServerResponse.ProtoReflect.Descriptor instead.
 func (*RemoveServerResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{25}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{27}
 }
 
 // ListServersRequest lists servers. It has no fields yet.
@@ -2572,7 +2908,7 @@ type ListServersRequest struct {
 
 func (x *ListServersRequest) Reset() {
 	*x = ListServersRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[26]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2584,7 +2920,7 @@ func (x *ListServersRequest) String() string {
 func (*ListServersRequest) ProtoMessage() {}
 
 func (x *ListServersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[26]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2597,7 +2933,7 @@ func (x *ListServersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServersRequest.ProtoReflect.Descriptor instead.
 func (*ListServersRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{26}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{28}
 }
 
 // ListServersResponse lists every known server.
@@ -2613,7 +2949,7 @@ type ListServersResponse struct {
 
 func (x *ListServersResponse) Reset() {
 	*x = ListServersResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[27]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2625,7 +2961,7 @@ func (x *ListServersResponse) String() string {
 func (*ListServersResponse) ProtoMessage() {}
 
 func (x *ListServersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[27]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2638,7 +2974,7 @@ func (x *ListServersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServersResponse.ProtoReflect.Descriptor instead.
 func (*ListServersResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{27}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListServersResponse) GetServers() []*ServerStatus {
@@ -2714,7 +3050,7 @@ const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\x0e2\x17.xaad.v1.WatchEventKindR\x04kind\x12-\n" +
 	"\x06server\x18\x02 \x01(\v2\x15.xaad.v1.ServerStatusR\x06server\x12/\n" +
 	"\x05token\x18\x03 \x01(\v2\x19.xaad.v1.GetTokenResponseR\x05token\"\x0f\n" +
-	"\rStatusRequest\"\x8a\x02\n" +
+	"\rStatusRequest\"\xc1\x02\n" +
 	"\x0eStatusResponse\x12-\n" +
 	"\bidentity\x18\x01 \x01(\v2\x11.xaad.v1.IdentityR\bidentity\x12/\n" +
 	"\aservers\x18\x02 \x03(\v2\x15.xaad.v1.ServerStatusR\aservers\x12\x18\n" +
@@ -2722,7 +3058,8 @@ const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12\x1a\n" +
 	"\bwarnings\x18\x05 \x03(\tR\bwarnings\x12'\n" +
-	"\x0fservers_omitted\x18\x06 \x01(\rR\x0eserversOmitted\"\x87\x03\n" +
+	"\x0fservers_omitted\x18\x06 \x01(\rR\x0eserversOmitted\x125\n" +
+	"\tupstreams\x18\a \x03(\v2\x17.xaad.v1.UpstreamStatusR\tupstreams\"\x87\x03\n" +
 	"\bIdentity\x12\x16\n" +
 	"\x06issuer\x18\x01 \x01(\tR\x06issuer\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x12I\n" +
@@ -2765,7 +3102,35 @@ const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"\brequests\x18\x04 \x01(\x04R\brequests\x12'\n" +
 	"\x0ftoken_exchanges\x18\x05 \x01(\x04R\x0etokenExchanges\x12*\n" +
 	"\x11jwt_bearer_grants\x18\x06 \x01(\x04R\x0fjwtBearerGrants\x12+\n" +
-	"\x11assertions_served\x18\a \x01(\x04R\x10assertionsServed\"\xb8\x01\n" +
+	"\x11assertions_served\x18\a \x01(\x04R\x10assertionsServed\"\xfb\x03\n" +
+	"\x0eUpstreamStatus\x12)\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x15.xaad.v1.UpstreamKindR\x04kind\x12%\n" +
+	"\x0etoken_endpoint\x18\x02 \x01(\tR\rtokenEndpoint\x12\x16\n" +
+	"\x06issuer\x18\x03 \x01(\tR\x06issuer\x12\x1d\n" +
+	"\n" +
+	"rate_limit\x18\x04 \x01(\x01R\trateLimit\x12\x1d\n" +
+	"\n" +
+	"rate_burst\x18\x05 \x01(\rR\trateBurst\x12\x18\n" +
+	"\asetting\x18\x06 \x01(\tR\asetting\x129\n" +
+	"\n" +
+	"held_until\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\theldUntil\x12\x1f\n" +
+	"\vhold_reason\x18\b \x01(\tR\n" +
+	"holdReason\x12%\n" +
+	"\x0equeued_callers\x18\t \x01(\rR\rqueuedCallers\x12+\n" +
+	"\x11queued_background\x18\n" +
+	" \x01(\rR\x10queuedBackground\x12@\n" +
+	"\x0enext_caller_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fnextCallerAt\x125\n" +
+	"\bcounters\x18\f \x01(\v2\x19.xaad.v1.UpstreamCountersR\bcounters\"\x9d\x02\n" +
+	"\x10UpstreamCounters\x12\x12\n" +
+	"\x04sent\x18\x01 \x01(\x04R\x04sent\x12'\n" +
+	"\x0fsent_background\x18\x02 \x01(\x04R\x0esentBackground\x12\x16\n" +
+	"\x06waited\x18\x03 \x01(\x04R\x06waited\x12\x18\n" +
+	"\arefused\x18\x04 \x01(\x04R\arefused\x12\x1c\n" +
+	"\tcancelled\x18\x05 \x01(\x04R\tcancelled\x12*\n" +
+	"\x11too_many_requests\x18\x06 \x01(\x04R\x0ftooManyRequests\x12 \n" +
+	"\vunavailable\x18\a \x01(\x04R\vunavailable\x12\x14\n" +
+	"\x05holds\x18\b \x01(\x04R\x05holds\x12\x18\n" +
+	"\aclipped\x18\t \x01(\x04R\aclipped\"\xb8\x01\n" +
 	"\fLoginRequest\x12&\n" +
 	"\x04mode\x18\x01 \x01(\x0e2\x12.xaad.v1.LoginModeR\x04mode\x12\x19\n" +
 	"\bid_token\x18\x02 \x01(\tR\aidToken\x12#\n" +
@@ -2864,7 +3229,11 @@ const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"\x1aWATCH_EVENT_KIND_REFRESHED\x10\x03\x12\"\n" +
 	"\x1eWATCH_EVENT_KIND_STATE_CHANGED\x10\x04\x12\x1b\n" +
 	"\x17WATCH_EVENT_KIND_RESYNC\x10\x05\x12\x1c\n" +
-	"\x18WATCH_EVENT_KIND_REMOVED\x10\x062\xb6\x05\n" +
+	"\x18WATCH_EVENT_KIND_REMOVED\x10\x06*l\n" +
+	"\fUpstreamKind\x12\x1d\n" +
+	"\x19UPSTREAM_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11UPSTREAM_KIND_IDP\x10\x01\x12&\n" +
+	"\"UPSTREAM_KIND_AUTHORIZATION_SERVER\x10\x022\xb6\x05\n" +
 	"\vXaadService\x12?\n" +
 	"\bGetToken\x12\x18.xaad.v1.GetTokenRequest\x1a\x19.xaad.v1.GetTokenResponse\x12K\n" +
 	"\fGetAssertion\x12\x1c.xaad.v1.GetAssertionRequest\x1a\x1d.xaad.v1.GetAssertionResponse\x12J\n" +
@@ -2889,8 +3258,8 @@ func file_xaad_v1_xaad_proto_rawDescGZIP() []byte {
 	return file_xaad_v1_xaad_proto_rawDescData
 }
 
-var file_xaad_v1_xaad_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_xaad_v1_xaad_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_xaad_v1_xaad_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_xaad_v1_xaad_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_xaad_v1_xaad_proto_goTypes = []any{
 	(Reason)(0),                   // 0: xaad.v1.Reason
 	(TokenSource)(0),              // 1: xaad.v1.TokenSource
@@ -2899,97 +3268,105 @@ var file_xaad_v1_xaad_proto_goTypes = []any{
 	(ServerOrigin)(0),             // 4: xaad.v1.ServerOrigin
 	(LoginMode)(0),                // 5: xaad.v1.LoginMode
 	(WatchEventKind)(0),           // 6: xaad.v1.WatchEventKind
-	(*GetTokenRequest)(nil),       // 7: xaad.v1.GetTokenRequest
-	(*DPoPRequest)(nil),           // 8: xaad.v1.DPoPRequest
-	(*GetTokenResponse)(nil),      // 9: xaad.v1.GetTokenResponse
-	(*SignProofRequest)(nil),      // 10: xaad.v1.SignProofRequest
-	(*SignProofResponse)(nil),     // 11: xaad.v1.SignProofResponse
-	(*GetAssertionRequest)(nil),   // 12: xaad.v1.GetAssertionRequest
-	(*GetAssertionResponse)(nil),  // 13: xaad.v1.GetAssertionResponse
-	(*WatchTokensRequest)(nil),    // 14: xaad.v1.WatchTokensRequest
-	(*WatchTokensResponse)(nil),   // 15: xaad.v1.WatchTokensResponse
-	(*StatusRequest)(nil),         // 16: xaad.v1.StatusRequest
-	(*StatusResponse)(nil),        // 17: xaad.v1.StatusResponse
-	(*Identity)(nil),              // 18: xaad.v1.Identity
-	(*ServerStatus)(nil),          // 19: xaad.v1.ServerStatus
-	(*ServerCounters)(nil),        // 20: xaad.v1.ServerCounters
-	(*LoginRequest)(nil),          // 21: xaad.v1.LoginRequest
-	(*LoginResponse)(nil),         // 22: xaad.v1.LoginResponse
-	(*OpenURL)(nil),               // 23: xaad.v1.OpenURL
-	(*DeviceCode)(nil),            // 24: xaad.v1.DeviceCode
-	(*Progress)(nil),              // 25: xaad.v1.Progress
-	(*LoginDone)(nil),             // 26: xaad.v1.LoginDone
-	(*LogoutRequest)(nil),         // 27: xaad.v1.LogoutRequest
-	(*LogoutResponse)(nil),        // 28: xaad.v1.LogoutResponse
-	(*AddServerRequest)(nil),      // 29: xaad.v1.AddServerRequest
-	(*AddServerResponse)(nil),     // 30: xaad.v1.AddServerResponse
-	(*RemoveServerRequest)(nil),   // 31: xaad.v1.RemoveServerRequest
-	(*RemoveServerResponse)(nil),  // 32: xaad.v1.RemoveServerResponse
-	(*ListServersRequest)(nil),    // 33: xaad.v1.ListServersRequest
-	(*ListServersResponse)(nil),   // 34: xaad.v1.ListServersResponse
-	(*durationpb.Duration)(nil),   // 35: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 36: google.protobuf.Timestamp
+	(UpstreamKind)(0),             // 7: xaad.v1.UpstreamKind
+	(*GetTokenRequest)(nil),       // 8: xaad.v1.GetTokenRequest
+	(*DPoPRequest)(nil),           // 9: xaad.v1.DPoPRequest
+	(*GetTokenResponse)(nil),      // 10: xaad.v1.GetTokenResponse
+	(*SignProofRequest)(nil),      // 11: xaad.v1.SignProofRequest
+	(*SignProofResponse)(nil),     // 12: xaad.v1.SignProofResponse
+	(*GetAssertionRequest)(nil),   // 13: xaad.v1.GetAssertionRequest
+	(*GetAssertionResponse)(nil),  // 14: xaad.v1.GetAssertionResponse
+	(*WatchTokensRequest)(nil),    // 15: xaad.v1.WatchTokensRequest
+	(*WatchTokensResponse)(nil),   // 16: xaad.v1.WatchTokensResponse
+	(*StatusRequest)(nil),         // 17: xaad.v1.StatusRequest
+	(*StatusResponse)(nil),        // 18: xaad.v1.StatusResponse
+	(*Identity)(nil),              // 19: xaad.v1.Identity
+	(*ServerStatus)(nil),          // 20: xaad.v1.ServerStatus
+	(*ServerCounters)(nil),        // 21: xaad.v1.ServerCounters
+	(*UpstreamStatus)(nil),        // 22: xaad.v1.UpstreamStatus
+	(*UpstreamCounters)(nil),      // 23: xaad.v1.UpstreamCounters
+	(*LoginRequest)(nil),          // 24: xaad.v1.LoginRequest
+	(*LoginResponse)(nil),         // 25: xaad.v1.LoginResponse
+	(*OpenURL)(nil),               // 26: xaad.v1.OpenURL
+	(*DeviceCode)(nil),            // 27: xaad.v1.DeviceCode
+	(*Progress)(nil),              // 28: xaad.v1.Progress
+	(*LoginDone)(nil),             // 29: xaad.v1.LoginDone
+	(*LogoutRequest)(nil),         // 30: xaad.v1.LogoutRequest
+	(*LogoutResponse)(nil),        // 31: xaad.v1.LogoutResponse
+	(*AddServerRequest)(nil),      // 32: xaad.v1.AddServerRequest
+	(*AddServerResponse)(nil),     // 33: xaad.v1.AddServerResponse
+	(*RemoveServerRequest)(nil),   // 34: xaad.v1.RemoveServerRequest
+	(*RemoveServerResponse)(nil),  // 35: xaad.v1.RemoveServerResponse
+	(*ListServersRequest)(nil),    // 36: xaad.v1.ListServersRequest
+	(*ListServersResponse)(nil),   // 37: xaad.v1.ListServersResponse
+	(*durationpb.Duration)(nil),   // 38: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 39: google.protobuf.Timestamp
 }
 var file_xaad_v1_xaad_proto_depIdxs = []int32{
-	35, // 0: xaad.v1.GetTokenRequest.min_valid_for:type_name -> google.protobuf.Duration
-	8,  // 1: xaad.v1.GetTokenRequest.dpop:type_name -> xaad.v1.DPoPRequest
-	36, // 2: xaad.v1.GetTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	38, // 0: xaad.v1.GetTokenRequest.min_valid_for:type_name -> google.protobuf.Duration
+	9,  // 1: xaad.v1.GetTokenRequest.dpop:type_name -> xaad.v1.DPoPRequest
+	39, // 2: xaad.v1.GetTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
 	1,  // 3: xaad.v1.GetTokenResponse.source:type_name -> xaad.v1.TokenSource
-	36, // 4: xaad.v1.GetTokenResponse.refreshed_at:type_name -> google.protobuf.Timestamp
-	36, // 5: xaad.v1.GetTokenResponse.next_refresh_at:type_name -> google.protobuf.Timestamp
-	8,  // 6: xaad.v1.SignProofRequest.request:type_name -> xaad.v1.DPoPRequest
-	36, // 7: xaad.v1.GetAssertionResponse.expires_at:type_name -> google.protobuf.Timestamp
+	39, // 4: xaad.v1.GetTokenResponse.refreshed_at:type_name -> google.protobuf.Timestamp
+	39, // 5: xaad.v1.GetTokenResponse.next_refresh_at:type_name -> google.protobuf.Timestamp
+	9,  // 6: xaad.v1.SignProofRequest.request:type_name -> xaad.v1.DPoPRequest
+	39, // 7: xaad.v1.GetAssertionResponse.expires_at:type_name -> google.protobuf.Timestamp
 	6,  // 8: xaad.v1.WatchTokensResponse.kind:type_name -> xaad.v1.WatchEventKind
-	19, // 9: xaad.v1.WatchTokensResponse.server:type_name -> xaad.v1.ServerStatus
-	9,  // 10: xaad.v1.WatchTokensResponse.token:type_name -> xaad.v1.GetTokenResponse
-	18, // 11: xaad.v1.StatusResponse.identity:type_name -> xaad.v1.Identity
-	19, // 12: xaad.v1.StatusResponse.servers:type_name -> xaad.v1.ServerStatus
-	36, // 13: xaad.v1.StatusResponse.started_at:type_name -> google.protobuf.Timestamp
-	36, // 14: xaad.v1.Identity.id_token_expires_at:type_name -> google.protobuf.Timestamp
-	2,  // 15: xaad.v1.Identity.state:type_name -> xaad.v1.IdentityState
-	3,  // 16: xaad.v1.ServerStatus.state:type_name -> xaad.v1.ServerState
-	36, // 17: xaad.v1.ServerStatus.token_expires_at:type_name -> google.protobuf.Timestamp
-	36, // 18: xaad.v1.ServerStatus.next_refresh_at:type_name -> google.protobuf.Timestamp
-	36, // 19: xaad.v1.ServerStatus.last_refresh_at:type_name -> google.protobuf.Timestamp
-	0,  // 20: xaad.v1.ServerStatus.last_error_reason:type_name -> xaad.v1.Reason
-	20, // 21: xaad.v1.ServerStatus.counters:type_name -> xaad.v1.ServerCounters
-	4,  // 22: xaad.v1.ServerStatus.origin:type_name -> xaad.v1.ServerOrigin
-	36, // 23: xaad.v1.ServerStatus.last_used_at:type_name -> google.protobuf.Timestamp
-	5,  // 24: xaad.v1.LoginRequest.mode:type_name -> xaad.v1.LoginMode
-	23, // 25: xaad.v1.LoginResponse.open_url:type_name -> xaad.v1.OpenURL
-	24, // 26: xaad.v1.LoginResponse.device_code:type_name -> xaad.v1.DeviceCode
-	25, // 27: xaad.v1.LoginResponse.progress:type_name -> xaad.v1.Progress
-	26, // 28: xaad.v1.LoginResponse.done:type_name -> xaad.v1.LoginDone
-	36, // 29: xaad.v1.DeviceCode.expires_at:type_name -> google.protobuf.Timestamp
-	35, // 30: xaad.v1.DeviceCode.interval:type_name -> google.protobuf.Duration
-	18, // 31: xaad.v1.LoginDone.identity:type_name -> xaad.v1.Identity
-	19, // 32: xaad.v1.AddServerResponse.server:type_name -> xaad.v1.ServerStatus
-	19, // 33: xaad.v1.ListServersResponse.servers:type_name -> xaad.v1.ServerStatus
-	7,  // 34: xaad.v1.XaadService.GetToken:input_type -> xaad.v1.GetTokenRequest
-	12, // 35: xaad.v1.XaadService.GetAssertion:input_type -> xaad.v1.GetAssertionRequest
-	14, // 36: xaad.v1.XaadService.WatchTokens:input_type -> xaad.v1.WatchTokensRequest
-	16, // 37: xaad.v1.XaadService.Status:input_type -> xaad.v1.StatusRequest
-	21, // 38: xaad.v1.XaadService.Login:input_type -> xaad.v1.LoginRequest
-	27, // 39: xaad.v1.XaadService.Logout:input_type -> xaad.v1.LogoutRequest
-	29, // 40: xaad.v1.XaadService.AddServer:input_type -> xaad.v1.AddServerRequest
-	31, // 41: xaad.v1.XaadService.RemoveServer:input_type -> xaad.v1.RemoveServerRequest
-	33, // 42: xaad.v1.XaadService.ListServers:input_type -> xaad.v1.ListServersRequest
-	10, // 43: xaad.v1.XaadService.SignProof:input_type -> xaad.v1.SignProofRequest
-	9,  // 44: xaad.v1.XaadService.GetToken:output_type -> xaad.v1.GetTokenResponse
-	13, // 45: xaad.v1.XaadService.GetAssertion:output_type -> xaad.v1.GetAssertionResponse
-	15, // 46: xaad.v1.XaadService.WatchTokens:output_type -> xaad.v1.WatchTokensResponse
-	17, // 47: xaad.v1.XaadService.Status:output_type -> xaad.v1.StatusResponse
-	22, // 48: xaad.v1.XaadService.Login:output_type -> xaad.v1.LoginResponse
-	28, // 49: xaad.v1.XaadService.Logout:output_type -> xaad.v1.LogoutResponse
-	30, // 50: xaad.v1.XaadService.AddServer:output_type -> xaad.v1.AddServerResponse
-	32, // 51: xaad.v1.XaadService.RemoveServer:output_type -> xaad.v1.RemoveServerResponse
-	34, // 52: xaad.v1.XaadService.ListServers:output_type -> xaad.v1.ListServersResponse
-	11, // 53: xaad.v1.XaadService.SignProof:output_type -> xaad.v1.SignProofResponse
-	44, // [44:54] is the sub-list for method output_type
-	34, // [34:44] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	20, // 9: xaad.v1.WatchTokensResponse.server:type_name -> xaad.v1.ServerStatus
+	10, // 10: xaad.v1.WatchTokensResponse.token:type_name -> xaad.v1.GetTokenResponse
+	19, // 11: xaad.v1.StatusResponse.identity:type_name -> xaad.v1.Identity
+	20, // 12: xaad.v1.StatusResponse.servers:type_name -> xaad.v1.ServerStatus
+	39, // 13: xaad.v1.StatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	22, // 14: xaad.v1.StatusResponse.upstreams:type_name -> xaad.v1.UpstreamStatus
+	39, // 15: xaad.v1.Identity.id_token_expires_at:type_name -> google.protobuf.Timestamp
+	2,  // 16: xaad.v1.Identity.state:type_name -> xaad.v1.IdentityState
+	3,  // 17: xaad.v1.ServerStatus.state:type_name -> xaad.v1.ServerState
+	39, // 18: xaad.v1.ServerStatus.token_expires_at:type_name -> google.protobuf.Timestamp
+	39, // 19: xaad.v1.ServerStatus.next_refresh_at:type_name -> google.protobuf.Timestamp
+	39, // 20: xaad.v1.ServerStatus.last_refresh_at:type_name -> google.protobuf.Timestamp
+	0,  // 21: xaad.v1.ServerStatus.last_error_reason:type_name -> xaad.v1.Reason
+	21, // 22: xaad.v1.ServerStatus.counters:type_name -> xaad.v1.ServerCounters
+	4,  // 23: xaad.v1.ServerStatus.origin:type_name -> xaad.v1.ServerOrigin
+	39, // 24: xaad.v1.ServerStatus.last_used_at:type_name -> google.protobuf.Timestamp
+	7,  // 25: xaad.v1.UpstreamStatus.kind:type_name -> xaad.v1.UpstreamKind
+	39, // 26: xaad.v1.UpstreamStatus.held_until:type_name -> google.protobuf.Timestamp
+	39, // 27: xaad.v1.UpstreamStatus.next_caller_at:type_name -> google.protobuf.Timestamp
+	23, // 28: xaad.v1.UpstreamStatus.counters:type_name -> xaad.v1.UpstreamCounters
+	5,  // 29: xaad.v1.LoginRequest.mode:type_name -> xaad.v1.LoginMode
+	26, // 30: xaad.v1.LoginResponse.open_url:type_name -> xaad.v1.OpenURL
+	27, // 31: xaad.v1.LoginResponse.device_code:type_name -> xaad.v1.DeviceCode
+	28, // 32: xaad.v1.LoginResponse.progress:type_name -> xaad.v1.Progress
+	29, // 33: xaad.v1.LoginResponse.done:type_name -> xaad.v1.LoginDone
+	39, // 34: xaad.v1.DeviceCode.expires_at:type_name -> google.protobuf.Timestamp
+	38, // 35: xaad.v1.DeviceCode.interval:type_name -> google.protobuf.Duration
+	19, // 36: xaad.v1.LoginDone.identity:type_name -> xaad.v1.Identity
+	20, // 37: xaad.v1.AddServerResponse.server:type_name -> xaad.v1.ServerStatus
+	20, // 38: xaad.v1.ListServersResponse.servers:type_name -> xaad.v1.ServerStatus
+	8,  // 39: xaad.v1.XaadService.GetToken:input_type -> xaad.v1.GetTokenRequest
+	13, // 40: xaad.v1.XaadService.GetAssertion:input_type -> xaad.v1.GetAssertionRequest
+	15, // 41: xaad.v1.XaadService.WatchTokens:input_type -> xaad.v1.WatchTokensRequest
+	17, // 42: xaad.v1.XaadService.Status:input_type -> xaad.v1.StatusRequest
+	24, // 43: xaad.v1.XaadService.Login:input_type -> xaad.v1.LoginRequest
+	30, // 44: xaad.v1.XaadService.Logout:input_type -> xaad.v1.LogoutRequest
+	32, // 45: xaad.v1.XaadService.AddServer:input_type -> xaad.v1.AddServerRequest
+	34, // 46: xaad.v1.XaadService.RemoveServer:input_type -> xaad.v1.RemoveServerRequest
+	36, // 47: xaad.v1.XaadService.ListServers:input_type -> xaad.v1.ListServersRequest
+	11, // 48: xaad.v1.XaadService.SignProof:input_type -> xaad.v1.SignProofRequest
+	10, // 49: xaad.v1.XaadService.GetToken:output_type -> xaad.v1.GetTokenResponse
+	14, // 50: xaad.v1.XaadService.GetAssertion:output_type -> xaad.v1.GetAssertionResponse
+	16, // 51: xaad.v1.XaadService.WatchTokens:output_type -> xaad.v1.WatchTokensResponse
+	18, // 52: xaad.v1.XaadService.Status:output_type -> xaad.v1.StatusResponse
+	25, // 53: xaad.v1.XaadService.Login:output_type -> xaad.v1.LoginResponse
+	31, // 54: xaad.v1.XaadService.Logout:output_type -> xaad.v1.LogoutResponse
+	33, // 55: xaad.v1.XaadService.AddServer:output_type -> xaad.v1.AddServerResponse
+	35, // 56: xaad.v1.XaadService.RemoveServer:output_type -> xaad.v1.RemoveServerResponse
+	37, // 57: xaad.v1.XaadService.ListServers:output_type -> xaad.v1.ListServersResponse
+	12, // 58: xaad.v1.XaadService.SignProof:output_type -> xaad.v1.SignProofResponse
+	49, // [49:59] is the sub-list for method output_type
+	39, // [39:49] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_xaad_v1_xaad_proto_init() }
@@ -3001,7 +3378,7 @@ func file_xaad_v1_xaad_proto_init() {
 		(*GetAssertionRequest_Resource)(nil),
 		(*GetAssertionRequest_Audience)(nil),
 	}
-	file_xaad_v1_xaad_proto_msgTypes[15].OneofWrappers = []any{
+	file_xaad_v1_xaad_proto_msgTypes[17].OneofWrappers = []any{
 		(*LoginResponse_OpenUrl)(nil),
 		(*LoginResponse_DeviceCode)(nil),
 		(*LoginResponse_Progress)(nil),
@@ -3012,8 +3389,8 @@ func file_xaad_v1_xaad_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xaad_v1_xaad_proto_rawDesc), len(file_xaad_v1_xaad_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   28,
+			NumEnums:      8,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
