@@ -58,7 +58,9 @@ func transient(err error) bool {
 // askAgain reports whether a request should join a new flight after its
 // flight ended with err: once, when the flight was of the previous
 // sign-in, or when a gate turned it away for a deadline earlier than the
-// request's own (another caller started it).
+// request's own (another caller, with a shorter one, started it). A
+// request without a deadline of its own has the flight's, which a new
+// flight would not change.
 func askAgain(err error, deadline time.Time, attempt int) bool {
 	if attempt > 0 || err == nil {
 		return false
@@ -67,5 +69,5 @@ func askAgain(err error, deadline time.Time, attempt int) bool {
 		return true
 	}
 	var we *upstream.WaitError
-	return errors.As(err, &we) && !we.Deadline.IsZero() && (deadline.IsZero() || deadline.After(we.Deadline))
+	return errors.As(err, &we) && !we.Deadline.IsZero() && deadline.After(we.Deadline)
 }

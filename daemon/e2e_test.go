@@ -49,7 +49,12 @@ func newEnv(t testing.TB, extra string) *env {
 // newEnvOn is newEnv with the daemon and the testbed on clk, when not nil.
 func newEnvOn(t testing.TB, extra string, clk *clock.Fake) *env {
 	t.Helper()
-	var tbo testbed.Options
+	return newEnvWith(t, extra, testbed.Options{}, clk)
+}
+
+// newEnvWith is newEnvOn with a testbed configured by tbo.
+func newEnvWith(t testing.TB, extra string, tbo testbed.Options, clk *clock.Fake) *env {
+	t.Helper()
 	if clk != nil {
 		tbo.Now = clk.Now
 	}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -34,6 +35,9 @@ type Options struct {
 	// DPoP is the dpop policy of the testbed's authorization server
 	// ("auto", "required", "off"); empty leaves the default.
 	DPoP string
+	// HTTP makes the daemon's upstream calls; nil means the broker's
+	// default client. Tests of timeouts give it a short one.
+	HTTP *http.Client
 }
 
 // Env is a running testbed and daemon. Close stops both.
@@ -46,6 +50,7 @@ type Env struct {
 	dir    string
 	cfg    *daemon.FileConfig
 	log    io.Writer
+	http   *http.Client
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -74,7 +79,7 @@ func Start(opts Options) (_ *Env, err error) {
 	if err != nil {
 		return nil, err
 	}
-	e.cfg, e.log = cfg, opts.Log
+	e.cfg, e.log, e.http = cfg, opts.Log, opts.HTTP
 	if e.log == nil {
 		e.log = io.Discard
 	}
@@ -99,7 +104,7 @@ func (e *Env) serve() error {
 	go func() {
 		e.done <- daemon.Run(ctx, daemon.Options{
 			Config: e.cfg, SocketPath: e.Socket, StateDir: filepath.Join(e.dir, "state"),
-			Logger: daemon.NewLogger(e.log, "debug"), OnReady: func(string) { close(ready) },
+			Logger: daemon.NewLogger(e.log, "debug"), OnReady: func(string) { close(ready) }, HTTP: e.http,
 		})
 	}()
 	select {
