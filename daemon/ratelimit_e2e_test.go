@@ -134,9 +134,9 @@ func TestRetryAfterHoldsEveryRequest(t *testing.T) {
 	}
 }
 
-// scopes are the scope names of a testbed whose server has many, so that
+// scopeNames are the scope names of a testbed whose server has many, so that
 // one server gives as many distinct tokens, each a cold fetch of its own.
-func scopes(n int) []string {
+func scopeNames(n int) []string {
 	s := make([]string, n)
 	for i := range s {
 		s[i] = fmt.Sprintf("s%d", i)
@@ -187,13 +187,13 @@ func queued(t *testing.T, c *client.Client) bool {
 	return false
 }
 
-// Ten servers asked for at once, cold, against an IdP and an AS that allow
-// 4 requests per second per user (Okta's figure): all ten tokens, and not
-// one 429.
+// Ten servers asked for at once, cold (ten `xaactl proxy` starting
+// together), against an IdP and an AS that allow 4 requests per second
+// per user (Okta's figure): all ten tokens, and not one 429.
 func TestColdStartStaysUnderTheIdPLimit(t *testing.T) {
 	clk := clock.NewFake(t0)
 	const n = 10
-	e := newEnvWith(t, "", testbed.Options{Scopes: scopes(n)}, clk)
+	e := newEnvWith(t, "", testbed.Options{ExtraMCPServers: n - 1}, clk)
 	for _, ep := range []testbed.Endpoint{testbed.EndpointIdPToken, testbed.EndpointASToken} {
 		e.tb.SetRateLimit(ep, testbed.RateLimit{Rate: 4})
 	}
@@ -201,14 +201,14 @@ func TestColdStartStaysUnderTheIdPLimit(t *testing.T) {
 	c := e.dial(t)
 	e.login(t, c)
 	var results []<-chan tokenResult
-	for _, s := range scopes(n) {
-		results = append(results, getTokenAsync(c, client.TokenRequest{Resource: e.tb.MCP.URL(), Scopes: []string{s}}))
+	for _, m := range e.tb.MCPs {
+		results = append(results, getTokenAsync(c, client.TokenRequest{Resource: m.URL()}))
 	}
 	for i, r := range runAll(t, c, clk, results) {
 		if r.err != nil {
-			t.Errorf("token %d: %v", i, r.err)
-		} else if len(r.tok.Scopes) != 1 || r.tok.Scopes[0] != fmt.Sprintf("s%d", i) {
-			t.Errorf("token %d has scopes %v", i, r.tok.Scopes)
+			t.Errorf("server %d: %v", i, r.err)
+		} else if r.tok.Resource != e.tb.MCPs[i].URL() {
+			t.Errorf("server %d got a token for %s", i, r.tok.Resource)
 		}
 	}
 	cnt := e.tb.Counters()
@@ -251,7 +251,7 @@ func busiestSecond(log []testbed.RequestRecord, ep testbed.Endpoint) int {
 // however many requests meet it.
 func TestHugeRetryAfterIsClipped(t *testing.T) {
 	clk := clock.NewFake(t0)
-	e := newEnvWith(t, "", testbed.Options{Scopes: scopes(3)}, clk)
+	e := newEnvWith(t, "", testbed.Options{Scopes: scopeNames(3)}, clk)
 	logs := &syncBuffer{}
 	e.log = logs
 	e.start(t)
@@ -298,7 +298,7 @@ func TestHugeRetryAfterIsClipped(t *testing.T) {
 // testbed's request log has their exchanges before the queued ones).
 func TestBackgroundWaitsBehindCallers(t *testing.T) {
 	clk := clock.NewFake(t0)
-	e := newEnvWith(t, "", testbed.Options{Scopes: scopes(6)}, clk)
+	e := newEnvWith(t, "", testbed.Options{Scopes: scopeNames(6)}, clk)
 	e.start(t)
 	c := e.dial(t)
 	e.login(t, c)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/go-jose/go-jose/v4"
@@ -65,14 +66,20 @@ func (a *AS) jwtBearer(ctx context.Context, c Client, form map[string]string, jk
 	if assertion == "" {
 		return nil, invalidRequest("assertion missing")
 	}
-	resource := a.tb.MCP.URL()
-	if r, ok := form["resource"]; ok && r != resource {
+	resource, named := form["resource"]
+	if named && !a.tb.serves(resource) {
 		// RFC 8707 §2: a resource the AS does not serve is invalid_target.
 		return nil, invalidTarget("resource is not served by this authorization server")
 	}
 	cl, e := a.validateIDJAG(ctx, c, assertion)
 	if e != nil {
 		return nil, e
+	}
+	if resource, e = idjagResource(cl, resource); e != nil {
+		return nil, e
+	}
+	if resource == "" {
+		resource = a.tb.MCP.URL()
 	}
 	if e := a.checkIDJAGBinding(cl, jkt); e != nil {
 		return nil, e
@@ -211,7 +218,7 @@ func (a *AS) checkIDJAGClaims(c Client, cl *idjagClaims) *oauthError {
 			return invalidGrant("assertion resource is empty")
 		}
 		for _, r := range cl.Resource.vals {
-			if r != a.tb.MCP.URL() {
+			if !a.tb.serves(r) {
 				return invalidGrant("assertion resource is not served by this authorization server")
 			}
 		}
@@ -237,4 +244,25 @@ func (a *AS) grantScopes(cl *idjagClaims, form map[string]string) ([]string, *oa
 		return nil, errf(http.StatusBadRequest, "invalid_scope", "requested scope not granted by the assertion")
 	}
 	return granted, nil
+}
+
+// idjagResource is the resource the access token is for: the one the
+// request names, which the ID-JAG's resource claim must then include (the
+// IdP bound the grant to it, EMA §7.6.1); without one, the ID-JAG's single
+// resource, else "" (the AS then pins the token to its first MCP server,
+// docs/protocol.md §5.3 item 2).
+func idjagResource(cl *idjagClaims, requested string) (string, *oauthError) {
+	switch {
+	case cl.Resource == nil && requested == "":
+		return "", nil
+	case cl.Resource == nil:
+		return requested, nil
+	case requested == "" && len(cl.Resource.vals) == 1:
+		return cl.Resource.vals[0], nil
+	case requested == "":
+		return "", invalidTarget("the assertion names several resources; name one")
+	case !slices.Contains(cl.Resource.vals, requested):
+		return "", invalidGrant("assertion is not for the requested resource")
+	}
+	return requested, nil
 }

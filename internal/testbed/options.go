@@ -138,6 +138,12 @@ type Options struct {
 
 	// DPoP turns on sender-constrained tokens (RFC 9449); off by default.
 	DPoP DPoPOptions
+
+	// ExtraMCPServers starts this many more MCP servers (at most 64),
+	// each on a port of its own with the same tools and the same
+	// authorization server, as an organization's several servers are;
+	// [Testbed.MCPs] lists them after MCP.
+	ExtraMCPServers int
 }
 
 func (o Options) withDefaults() Options {

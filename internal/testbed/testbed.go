@@ -18,6 +18,8 @@ type Testbed struct {
 	AS *AS
 	// MCP is the MCP server (the protected resource).
 	MCP *MCPServer
+	// MCPs is MCP, then the servers of Options.ExtraMCPServers.
+	MCPs []*MCPServer
 
 	opts   Options
 	faults *faultSet
@@ -48,8 +50,11 @@ func Start(opts Options) (*Testbed, error) {
 	tb.dpop = newDPoPState(tb)
 	idpSrv := httptest.NewUnstartedServer(nil)
 	asSrv := httptest.NewUnstartedServer(nil)
-	mcpSrv := httptest.NewUnstartedServer(nil)
-	tb.servers = []*httptest.Server{idpSrv, asSrv, mcpSrv}
+	mcpSrvs := make([]*httptest.Server, 1+opts.ExtraMCPServers)
+	for i := range mcpSrvs {
+		mcpSrvs[i] = httptest.NewUnstartedServer(nil)
+	}
+	tb.servers = append([]*httptest.Server{idpSrv, asSrv}, mcpSrvs...)
 	base := func(s *httptest.Server) string { return "http://" + s.Listener.Addr().String() }
 
 	var err error
@@ -61,17 +66,23 @@ func Start(opts Options) (*Testbed, error) {
 		tb.Close()
 		return nil, err
 	}
-	tb.MCP = newMCPServer(tb, base(mcpSrv))
-	// The IdP learns which resources each AS governs (EMA §7.6.1) only now
-	// that the MCP URL is known.
-	tb.IdP.addAudience(tb.AS.Issuer(), tb.MCP.URL())
+	for _, s := range mcpSrvs {
+		m := newMCPServer(tb, base(s))
+		tb.MCPs = append(tb.MCPs, m)
+		// The IdP learns which resources each AS governs (EMA §7.6.1)
+		// only now that the MCP URL is known.
+		tb.IdP.addAudience(tb.AS.Issuer(), m.URL())
+	}
+	tb.MCP = tb.MCPs[0]
 	for aud, res := range opts.ExtraAudiences {
 		tb.IdP.addAudience(aud, res...)
 	}
 
 	idpSrv.Config.Handler = tb.IdP.handler()
 	asSrv.Config.Handler = tb.AS.handler()
-	mcpSrv.Config.Handler = tb.MCP.handler()
+	for i, s := range mcpSrvs {
+		s.Config.Handler = tb.MCPs[i].handler()
+	}
 	for _, s := range tb.servers {
 		s.Start()
 	}
@@ -83,6 +94,9 @@ func (o Options) validate() error {
 		// docs/protocol.md §6 item 16: the two registrations must be told apart.
 		return fmt.Errorf("testbed: IdP and AS client ids must differ, both are %q", o.IdPClient.ID)
 	}
+	if o.ExtraMCPServers < 0 || o.ExtraMCPServers > maxExtraMCPServers {
+		return fmt.Errorf("testbed: ExtraMCPServers %d: want 0 to %d", o.ExtraMCPServers, maxExtraMCPServers)
+	}
 	if o.ASIssuerPath != "" && (!strings.HasPrefix(o.ASIssuerPath, "/") || strings.HasSuffix(o.ASIssuerPath, "/")) {
 		return fmt.Errorf("testbed: ASIssuerPath %q must start and not end with /", o.ASIssuerPath)
 	}
@@ -92,6 +106,20 @@ func (o Options) validate() error {
 		}
 	}
 	return o.DPoP.validate()
+}
+
+// maxExtraMCPServers bounds Options.ExtraMCPServers: each is a listener.
+const maxExtraMCPServers = 64
+
+// serves reports whether resource is one of the MCP servers, the resources
+// the testbed's AS governs.
+func (tb *Testbed) serves(resource string) bool {
+	for _, m := range tb.MCPs {
+		if m.URL() == resource {
+			return true
+		}
+	}
+	return false
 }
 
 // Close stops the servers. Requests held by a hang or latency fault return
