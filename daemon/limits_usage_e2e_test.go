@@ -94,6 +94,7 @@ func daemonFingerprint(tok string) string {
 func TestLimitsForcedRefreshBudget(t *testing.T) {
 	clk := clock.NewFake(time.Now())
 	e := newEnvOn(t, "", clk)
+	unlimited(e)
 	e.start(t)
 	c := e.dial(t)
 	e.login(t, c)
@@ -129,6 +130,7 @@ func TestLimitsForcedRefreshBudget(t *testing.T) {
 func TestLimitsScopeSetsPerServer(t *testing.T) {
 	clk := clock.NewFake(time.Now())
 	e := newEnvOn(t, "", clk)
+	unlimited(e)
 	e.start(t)
 	c := e.dial(t)
 	e.login(t, c)

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/xaad-dev/xaad/broker/upstream"
 	"github.com/xaad-dev/xaad/client"
 	"github.com/xaad-dev/xaad/internal/clock"
 	"github.com/xaad-dev/xaad/internal/testbed"
@@ -23,9 +24,9 @@ import (
 // t0 is where the fake clocks of these tests start.
 var t0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 
-// upstream returns the Status entry of the token endpoint of kind, nil
+// endpointStatus returns the Status entry of the token endpoint of kind, nil
 // before the daemon has called it.
-func upstream(t *testing.T, c *client.Client, kind xaadv1.UpstreamKind) *xaadv1.UpstreamStatus {
+func endpointStatus(t *testing.T, c *client.Client, kind xaadv1.UpstreamKind) *xaadv1.UpstreamStatus {
 	t.Helper()
 	st, err := c.Status(context.Background())
 	if err != nil {
@@ -45,11 +46,11 @@ func awaitUpstream(t *testing.T, c *client.Client, kind xaadv1.UpstreamKind, wha
 	t.Helper()
 	stop := time.Now().Add(30 * time.Second)
 	for {
-		if u := upstream(t, c, kind); u != nil && cond(u) {
+		if u := endpointStatus(t, c, kind); u != nil && cond(u) {
 			return u
 		}
 		if time.Now().After(stop) {
-			t.Fatalf("the %s token endpoint never showed %s: %v", kind, what, upstream(t, c, kind))
+			t.Fatalf("the %s token endpoint never showed %s: %v", kind, what, endpointStatus(t, c, kind))
 		}
 		runtime.Gosched()
 	}
@@ -268,7 +269,7 @@ func TestHugeRetryAfterIsClipped(t *testing.T) {
 	if err := ask("s0"); !client.IsUpstreamUnavailable(err) || !strings.Contains(err.Error(), end.Format(time.RFC3339)) {
 		t.Fatalf("during the clipped pause: %v, want UPSTREAM_UNAVAILABLE naming %s", err, end.Format(time.RFC3339))
 	}
-	idp := upstream(t, c, idpKind)
+	idp := endpointStatus(t, c, idpKind)
 	if got := idp.GetHeldUntil().AsTime(); !got.Equal(end) || idp.GetCounters().GetClipped() != 1 || !strings.Contains(idp.GetHoldReason(), "clipped") {
 		t.Fatalf("IdP endpoint %v, want held until the cap, %s, by one clipped answer", idp, end)
 	}
@@ -411,7 +412,7 @@ func TestReloadAppliesRateLimits(t *testing.T) {
 		show := func(u *xaadv1.UpstreamStatus) string {
 			return fmt.Sprintf("%g/%d %s", u.GetRateLimit(), u.GetRateBurst(), u.GetSetting())
 		}
-		return show(upstream(t, c, idpKind)), show(upstream(t, c, asKind))
+		return show(endpointStatus(t, c, idpKind)), show(endpointStatus(t, c, asKind))
 	}
 	write("rate_limit = 1\nrate_burst = 1\n", "")
 	e.start(t)
@@ -438,5 +439,17 @@ func TestReloadAppliesRateLimits(t *testing.T) {
 	}
 	if idp, as := limits(c); idp != "4/3 rate_limit and rate_burst in [idp]" || as != "0.5/2 "+section {
 		t.Errorf("limits after the reload: IdP %s, AS %s", idp, as)
+	}
+}
+
+// unlimited gives e's daemon the most the rate limits allow, for tests on
+// a fake clock that send more than a burst at one instant and test
+// something else than the limit (nobody moves the clock while a request
+// waits its turn).
+func unlimited(e *env) {
+	rate, burst := float64(upstream.MaxRate), upstream.MaxBurst
+	e.cfg.IdP.RateLimit, e.cfg.IdP.RateBurst = &rate, &burst
+	for i := range e.cfg.AuthServers {
+		e.cfg.AuthServers[i].RateLimit, e.cfg.AuthServers[i].RateBurst = &rate, &burst
 	}
 }

@@ -111,14 +111,17 @@ func (o *Outcome) expect(err error, kind string, code codes.Code, reason, want s
 	return false
 }
 
-// okOrLimit counts success and LIMIT_EXCEEDED answers under what, anything
-// else as unexpected; it reports whether err was nil.
+// okOrLimit counts success, LIMIT_EXCEEDED answers and the upstream rate
+// limit's refusals (a request whose turn at the IdP comes after its
+// deadline, README "Refresh and outages") under what, anything else as
+// unexpected; it reports whether err was nil.
 func (o *Outcome) okOrLimit(err error, what string) bool {
 	switch {
 	case err == nil:
 		o.add(what+": ok", "")
 		return true
 	case o.expect(err, what+": refused, LIMIT_EXCEEDED", codes.ResourceExhausted, "LIMIT_EXCEEDED", "docs/limits.md"):
+	case o.expect(err, what+": refused, upstream rate limit", codes.Unavailable, "", "the client-side rate limit has no slot"):
 	default:
 		o.unexpected("%s: %v", what, err)
 	}
