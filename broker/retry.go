@@ -37,14 +37,16 @@ var unusable = []error{grant.ErrMalformed, grant.ErrRejectedToken, grant.ErrRedi
 
 // transient reports a failure one more try may cure: the upstream was
 // unavailable, and the answer was neither unusable nor the gate's (a
-// request kept back stands until the time it names).
+// request kept back stands until the time it names), nor a DPoP nonce
+// asked for again after its one retry (RFC 9449 §8: a second round would
+// only repeat the dance).
 func transient(err error) bool {
 	var be *Error
 	if !errors.As(err, &be) || be.Permanent || be.Reason != ReasonUpstreamUnavailable || be == errStaleFlight || be == errClosed {
 		return false
 	}
 	var we *upstream.WaitError
-	if errors.As(err, &we) {
+	if errors.As(err, &we) || isCode(err, "use_dpop_nonce") {
 		return false
 	}
 	for _, u := range unusable {

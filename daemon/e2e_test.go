@@ -49,11 +49,12 @@ func newEnv(t testing.TB, extra string) *env {
 // newEnvOn is newEnv with the daemon and the testbed on clk, when not nil.
 func newEnvOn(t testing.TB, extra string, clk *clock.Fake) *env {
 	t.Helper()
-	return newEnvWith(t, extra, testbed.Options{}, clk)
+	return newEnvWithOn(t, testbed.Options{}, extra, clk)
 }
 
-// newEnvWith is newEnvOn with a testbed configured by tbo.
-func newEnvWith(t testing.TB, extra string, tbo testbed.Options, clk *clock.Fake) *env {
+// newEnvWithOn is newEnvWith with the daemon and the testbed on clk, when
+// not nil.
+func newEnvWithOn(t testing.TB, tbo testbed.Options, extra string, clk *clock.Fake) *env {
 	t.Helper()
 	if clk != nil {
 		tbo.Now = clk.Now

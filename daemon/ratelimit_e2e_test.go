@@ -194,7 +194,7 @@ func queued(t *testing.T, c *client.Client) bool {
 func TestColdStartStaysUnderTheIdPLimit(t *testing.T) {
 	clk := clock.NewFake(t0)
 	const n = 10
-	e := newEnvWith(t, "", testbed.Options{ExtraMCPServers: n - 1}, clk)
+	e := newEnvWithOn(t, testbed.Options{ExtraMCPServers: n - 1}, "", clk)
 	for _, ep := range []testbed.Endpoint{testbed.EndpointIdPToken, testbed.EndpointASToken} {
 		e.tb.SetRateLimit(ep, testbed.RateLimit{Rate: 4})
 	}
@@ -252,7 +252,7 @@ func busiestSecond(log []testbed.RequestRecord, ep testbed.Endpoint) int {
 // however many requests meet it.
 func TestHugeRetryAfterIsClipped(t *testing.T) {
 	clk := clock.NewFake(t0)
-	e := newEnvWith(t, "", testbed.Options{Scopes: scopeNames(3)}, clk)
+	e := newEnvWithOn(t, testbed.Options{Scopes: scopeNames(3)}, "", clk)
 	logs := &syncBuffer{}
 	e.log = logs
 	e.start(t)
@@ -299,7 +299,7 @@ func TestHugeRetryAfterIsClipped(t *testing.T) {
 // testbed's request log has their exchanges before the queued ones).
 func TestBackgroundWaitsBehindCallers(t *testing.T) {
 	clk := clock.NewFake(t0)
-	e := newEnvWith(t, "", testbed.Options{Scopes: scopeNames(6)}, clk)
+	e := newEnvWithOn(t, testbed.Options{Scopes: scopeNames(6)}, "", clk)
 	e.start(t)
 	c := e.dial(t)
 	e.login(t, c)
