@@ -36,6 +36,22 @@ func (e *env) connect(ctx context.Context) (*client.Client, error) {
 	return client.Dial(ctx, e.socketPath())
 }
 
+// withDaemon is the start of every command that talks to the daemon:
+// parse the arguments (a usage error or --help reaches Main before any
+// dial), connect, and run with the connection, which it closes after.
+func withDaemon[O any](ctx context.Context, e *env, args []string, parse func([]string) (O, error), run func(*client.Client, O) error) error {
+	o, err := parse(args)
+	if err != nil {
+		return err
+	}
+	c, err := e.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return run(c, o)
+}
+
 // socketPath is --socket, or the default.
 func (e *env) socketPath() string {
 	if e.socket != "" {

@@ -73,6 +73,18 @@ func wantArgs(pos []string, names ...string) error {
 	return nil
 }
 
+// noArgs parses the command line of a command that takes neither flags
+// nor arguments.
+func noArgs(name, help string) func([]string) (struct{}, error) {
+	return func(args []string) (struct{}, error) {
+		pos, err := parse(newFlagSet(name), args, help)
+		if err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, wantArgs(pos)
+	}
+}
+
 // printHelp writes a command's help text and then its flags, spelled with
 // two dashes as the docs use them (the flag package accepts both).
 func printHelp(w io.Writer, fs *flag.FlagSet, text string) {

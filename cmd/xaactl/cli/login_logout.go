@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+
+	"github.com/xaad-dev/xaad/client"
 )
 
 const logoutHelp = `Usage: xaactl logout
@@ -16,27 +18,16 @@ Example:
 `
 
 func runLogout(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet("logout")
-	pos, err := parse(fs, args, logoutHelp)
-	if err != nil {
+	return withDaemon(ctx, e, args, noArgs("logout", logoutHelp), func(c *client.Client, _ struct{}) error {
+		revoked, err := c.Logout(ctx)
+		if err != nil {
+			return err
+		}
+		msg := "Signed out; the identity provider revoked the refresh token."
+		if !revoked {
+			msg = "Signed out. The identity provider did not confirm revoking the refresh token (it may not support revocation); xaad has forgotten it."
+		}
+		_, err = fmt.Fprintln(e.stdout, msg)
 		return err
-	}
-	if err := wantArgs(pos); err != nil {
-		return err
-	}
-	c, err := e.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	revoked, err := c.Logout(ctx)
-	if err != nil {
-		return err
-	}
-	msg := "Signed out; the identity provider revoked the refresh token."
-	if !revoked {
-		msg = "Signed out. The identity provider did not confirm revoking the refresh token (it may not support revocation); xaad has forgotten it."
-	}
-	_, err = fmt.Fprintln(e.stdout, msg)
-	return err
+	})
 }

@@ -49,30 +49,23 @@ func parseProbe(args []string) (probeOpts, error) {
 }
 
 func runProbe(ctx context.Context, e *env, args []string) error {
-	o, err := parseProbe(args)
-	if err != nil {
-		return err
-	}
-	c, err := e.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
+	return withDaemon(ctx, e, args, parseProbe, func(c *client.Client, o probeOpts) error {
 
-	// A token first, so sign-in and policy problems are reported as such
-	// rather than as an MCP connection failure.
-	tok, err := c.GetToken(ctx, client.TokenRequest{Resource: o.url, Scopes: o.scopes})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stderr, "token: %s, expires %s, authorization server %s\n",
-		tok.Type(), relTime(timestamp(tok.Expiry), time.Now()), orDash(tok.AuthorizationServer))
+		// A token first, so sign-in and policy problems are reported as such
+		// rather than as an MCP connection failure.
+		tok, err := c.GetToken(ctx, client.TokenRequest{Resource: o.url, Scopes: o.scopes})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "token: %s, expires %s, authorization server %s\n",
+			tok.Type(), relTime(timestamp(tok.Expiry), time.Now()), orDash(tok.AuthorizationServer))
 
-	tools, err := listTools(ctx, c, o)
-	if err != nil {
-		return fmt.Errorf("probe %s: %w", o.url, err)
-	}
-	return renderTools(e.stdout, tools)
+		tools, err := listTools(ctx, c, o)
+		if err != nil {
+			return fmt.Errorf("probe %s: %w", o.url, err)
+		}
+		return renderTools(e.stdout, tools)
+	})
 }
 
 // listTools opens an MCP session authorised by the daemon and lists every

@@ -102,39 +102,32 @@ func parseServer(args []string) (serverOpts, error) {
 }
 
 func runServer(ctx context.Context, e *env, args []string) error {
-	o, err := parseServer(args)
-	if err != nil {
-		return err
-	}
-	c, err := e.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	switch o.verb {
-	case "add":
-		s, err := c.AddServer(ctx, o.server)
-		if err != nil {
+	return withDaemon(ctx, e, args, parseServer, func(c *client.Client, o serverOpts) error {
+		switch o.verb {
+		case "add":
+			s, err := c.AddServer(ctx, o.server)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(e.stdout, "added %s (%s)\n", s.GetUrl(), serverState(s.GetState()))
 			return err
-		}
-		_, err = fmt.Fprintf(e.stdout, "added %s (%s)\n", s.GetUrl(), serverState(s.GetState()))
-		return err
-	case "rm":
-		if err := c.RemoveServer(ctx, o.server.URL); err != nil {
+		case "rm":
+			if err := c.RemoveServer(ctx, o.server.URL); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(e.stdout, "removed %s\n", o.server.URL)
 			return err
+		default:
+			servers, err := c.ListServers(ctx)
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return writeProtoJSON(e.stdout, &xaadv1.ListServersResponse{Servers: servers})
+			}
+			return renderServers(e.stdout, servers)
 		}
-		_, err := fmt.Fprintf(e.stdout, "removed %s\n", o.server.URL)
-		return err
-	default:
-		servers, err := c.ListServers(ctx)
-		if err != nil {
-			return err
-		}
-		if o.json {
-			return writeProtoJSON(e.stdout, &xaadv1.ListServersResponse{Servers: servers})
-		}
-		return renderServers(e.stdout, servers)
-	}
+	})
 }
 
 // renderServers writes the `server ls` table.

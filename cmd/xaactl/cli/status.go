@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/xaad-dev/xaad/client"
 	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 )
 
@@ -46,23 +47,16 @@ func parseStatus(args []string) (statusOpts, error) {
 }
 
 func runStatus(ctx context.Context, e *env, args []string) error {
-	o, err := parseStatus(args)
-	if err != nil {
-		return err
-	}
-	c, err := e.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	st, err := c.Status(ctx)
-	if err != nil {
-		return err
-	}
-	if o.json {
-		return writeProtoJSON(e.stdout, st)
-	}
-	return renderStatus(e.stdout, st, time.Now())
+	return withDaemon(ctx, e, args, parseStatus, func(c *client.Client, o statusOpts) error {
+		st, err := c.Status(ctx)
+		if err != nil {
+			return err
+		}
+		if o.json {
+			return writeProtoJSON(e.stdout, st)
+		}
+		return renderStatus(e.stdout, st, time.Now())
+	})
 }
 
 // renderStatus writes the status as text: identity, daemon, warnings, a

@@ -73,27 +73,20 @@ func parseToken(args []string) (tokenOpts, error) {
 }
 
 func runToken(ctx context.Context, e *env, args []string) error {
-	o, err := parseToken(args)
-	if err != nil {
-		return err
-	}
-	c, err := e.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	tok, err := c.GetToken(ctx, o.req)
-	if err != nil {
-		return err
-	}
-	if tok.IsDPoP() {
-		return &dpopBoundError{url: o.req.Resource}
-	}
-	if tok.Stale {
-		// Still valid, but the user should know refreshes are failing.
-		fmt.Fprintf(e.stderr, "xaactl: warning: serving a cached token; the last refresh failed: %s\n", tok.StaleReason)
-	}
-	return renderToken(e.stdout, tok, o.format)
+	return withDaemon(ctx, e, args, parseToken, func(c *client.Client, o tokenOpts) error {
+		tok, err := c.GetToken(ctx, o.req)
+		if err != nil {
+			return err
+		}
+		if tok.IsDPoP() {
+			return &dpopBoundError{url: o.req.Resource}
+		}
+		if tok.Stale {
+			// Still valid, but the user should know refreshes are failing.
+			fmt.Fprintf(e.stderr, "xaactl: warning: serving a cached token; the last refresh failed: %s\n", tok.StaleReason)
+		}
+		return renderToken(e.stdout, tok, o.format)
+	})
 }
 
 // tokenJSON is the `token --format json` document. Its keys are stable.
