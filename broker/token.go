@@ -180,7 +180,7 @@ func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*To
 func (b *Broker) mint(ctx context.Context, srv *server, scopes []string) (*Token, error) {
 	subject, err := b.subject(ctx)
 	if err != nil {
-		return nil, err
+		return nil, b.loginOrUnprotected(ctx, srv, err)
 	}
 	meta, err := b.metadata(ctx, srv, false)
 	if err != nil {

