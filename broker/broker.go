@@ -79,8 +79,11 @@ type server struct {
 	// dpop is the server's own DPoP policy ("" when it has none).
 	dpop DPoPPolicy
 
-	meta   *metadata
-	tokens map[string]*Token // by scopeKey of the requested scopes
+	meta *metadata
+	// rediscover, when set, makes the next metadata lookup read the
+	// server's metadata again, with the caller's hints (migrate.go).
+	rediscover *Challenge
+	tokens     map[string]*Token // by scopeKey of the requested scopes
 	// retired are DPoP-bound tokens refreshes replaced, still valid and
 	// signable (retireLocked).
 	retired []*Token

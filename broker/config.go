@@ -50,9 +50,15 @@ type Config struct {
 	// AuthServers holds the client's credentials per authorization server,
 	// keyed by issuer exactly as the server publishes it.
 	AuthServers map[string]grant.ClientAuth
-	// DefaultClient, if set, is used at any authorization server not in
-	// AuthServers.
-	DefaultClient *grant.ClientAuth
+	// DefaultClient, if set, is used at authorization servers not in
+	// AuthServers: those in DefaultClientIssuers when it is set; else any
+	// when DefaultClientAnyIssuer is set or it holds no secret
+	// (private_key_jwt, none). A secret is never presented at an
+	// authorization server it was not made for unless the configuration
+	// says so (MCP 2026-07-28, "Authorization Server Binding").
+	DefaultClient          *grant.ClientAuth
+	DefaultClientIssuers   []string
+	DefaultClientAnyIssuer bool
 	// AuthServerDPoP is the DPoP policy per authorization server issuer;
 	// combined with a server's own as [combine] says.
 	AuthServerDPoP map[string]DPoPPolicy

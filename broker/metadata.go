@@ -12,6 +12,7 @@ import (
 func (b *Broker) metadata(ctx context.Context, srv *server, fresh bool) (*metadata, error) {
 	b.mu.RLock()
 	m := srv.meta
+	fresh = fresh || srv.rediscover != nil
 	b.mu.RUnlock()
 	if m != nil && !fresh && b.now().Sub(m.fetched) < b.cfg.discoveryTTL() {
 		return m, nil
@@ -43,7 +44,7 @@ func (b *Broker) metadata(ctx context.Context, srv *server, fresh bool) (*metada
 func (b *Broker) discover(ctx context.Context, srv *server) (*metadata, error) {
 	srv.discovering.Add(1)
 	defer srv.discovering.Add(-1)
-	res, err := b.disc.ProtectedResource(ctx, srv.url)
+	res, err := b.protectedResource(ctx, srv)
 	if err != nil {
 		return nil, classifyDiscovery(err)
 	}
@@ -54,9 +55,7 @@ func (b *Broker) discover(ctx context.Context, srv *server) (*metadata, error) {
 		return nil, classifyDiscovery(err)
 	}
 	m := &metadata{resource: res, as: as, fetched: b.now()}
-	b.mu.Lock()
-	srv.meta = m
-	b.mu.Unlock()
+	b.adoptMetadata(srv, m)
 	b.log.Debug("discovered metadata", slog.String("server", srv.url), slog.String("resource", res.Resource),
 		slog.String("as", as.Issuer), slog.String("prm_url", res.MetadataURL), slog.String("as_metadata_url", as.MetadataURL))
 	return m, nil

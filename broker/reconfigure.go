@@ -38,6 +38,7 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 	cfg := b.cfg
 	b.mu.RUnlock()
 	cfg.IdP, cfg.AuthServers, cfg.DefaultClient = newCfg.IdP, newCfg.AuthServers, newCfg.DefaultClient
+	cfg.DefaultClientIssuers, cfg.DefaultClientAnyIssuer = newCfg.DefaultClientIssuers, newCfg.DefaultClientAnyIssuer
 	cfg.Servers, cfg.AllowUnlisted = newCfg.Servers, newCfg.AllowUnlisted
 	cfg.AuthServerDPoP = newCfg.AuthServerDPoP
 	cfg.Limits = newCfg.Limits
@@ -57,6 +58,7 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 	// Only the swappable fields are written: the others are read without
 	// the lock elsewhere.
 	b.cfg.IdP, b.cfg.AuthServers, b.cfg.DefaultClient = cfg.IdP, cfg.AuthServers, cfg.DefaultClient
+	b.cfg.DefaultClientIssuers, b.cfg.DefaultClientAnyIssuer = cfg.DefaultClientIssuers, cfg.DefaultClientAnyIssuer
 	b.cfg.Servers, b.cfg.AllowUnlisted = cfg.Servers, cfg.AllowUnlisted
 	b.cfg.AuthServerDPoP = cfg.AuthServerDPoP
 	b.cfg.Limits = cfg.Limits

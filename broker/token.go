@@ -33,6 +33,9 @@ func (b *Broker) Token(ctx context.Context, req TokenRequest) (*Token, error) {
 	srv.counters.requests.Add(1)
 	srv.counters.lastUsed.Store(start.UnixNano())
 	b.queue.Used(planKey(srv, key), start)
+	if req.Force {
+		b.rediscoverNext(srv, req.Challenge)
+	}
 	if !req.Force {
 		if t := b.cached(srv, key, req.MinValid, true); t != nil {
 			return t, nil
@@ -307,7 +310,7 @@ func (b *Broker) asClient(issuer string) (grant.ClientAuth, error) {
 		return a, nil
 	}
 	if b.cfg.DefaultClient != nil {
-		return *b.cfg.DefaultClient, nil
+		return b.defaultClientLocked(issuer)
 	}
 	return grant.ClientAuth{}, newError(ReasonConfig, true, nil,
 		"no client credentials for authorization server %q; add an [[authorization_server]] section with this issuer, or a [default_client]", issuer)

@@ -62,8 +62,25 @@ type TokenRequest struct {
 	// MinValid is how long the token must stay valid; a cached token
 	// that expires sooner is replaced first.
 	MinValid time.Duration
-	// Force replaces any cached token (for a token the server rejected).
+	// Force replaces any cached token (for a token the server rejected),
+	// and makes the next token fetch read the server's metadata again.
 	Force bool
+	// Challenge is the server's 401 challenge that led to Force, if the
+	// caller passed it on (see [Challenge]).
+	Challenge *Challenge
+}
+
+// Challenge is what an MCP server's 401 said (RFC 6750 §3, RFC 9728 §5.1),
+// as a caller received it. Its values come from another process: they are
+// hints for rediscovery, checked as discovery checks its own probe's.
+type Challenge struct {
+	// ResourceMetadata is where the server's metadata is read from when it
+	// is on the server's origin.
+	ResourceMetadata string
+	// Scope is the server's scope hint, space separated.
+	Scope string
+	// Error is the error code, e.g. invalid_token; it is logged.
+	Error string
 }
 
 // IdentityState is the state of the enterprise sign-in.

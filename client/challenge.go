@@ -263,6 +263,24 @@ func insufficientScope(lines []string) ([]string, bool) {
 	return nil, false
 }
 
+// ChallengeOf reads the challenge of a 401 from its WWW-Authenticate field
+// lines: the first Bearer or DPoP challenge (a server that takes only
+// DPoP-bound tokens sends only a DPoP one, RFC 9449 §7.1; RFC 9728 §5.1
+// defines resource_metadata for any scheme). It returns nil when there is
+// none, or the header does not follow RFC 9110 §11.6.1.
+func ChallengeOf(lines []string) *Challenge {
+	chs, err := parseChallenges(lines)
+	if err != nil {
+		return nil
+	}
+	for _, ch := range chs {
+		if ch.scheme == "bearer" || ch.scheme == "dpop" {
+			return &Challenge{ResourceMetadata: ch.params["resource_metadata"], Scope: ch.params["scope"], Error: ch.params["error"]}
+		}
+	}
+	return nil
+}
+
 // BearerChallenge returns the auth-params of the first Bearer challenge in
 // the WWW-Authenticate field lines of a response (RFC 6750 §3: error,
 // error_description, scope, and MCP's resource_metadata), with lowercase

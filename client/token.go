@@ -21,11 +21,28 @@ type TokenRequest struct {
 	// expires sooner than this. Zero accepts any unexpired token.
 	MinValidFor time.Duration
 	// ForceRefresh makes the daemon obtain a new token even if its cached
-	// one is valid (for example after the server answered 401).
+	// one is valid (for example after the server answered 401). It also
+	// makes the daemon read the server's metadata again.
 	ForceRefresh bool
 	// DPoP, when set, asks for a proof for this request along with a
 	// DPoP-bound token (Token.DPoPProof), saving a SignProof round trip.
 	DPoP *DPoPRequest
+	// Challenge is what the server's 401 said, passed with ForceRefresh
+	// so the daemon can follow a server that moved to another
+	// authorization server; [ChallengeOf] reads it from a response.
+	// [Transport] sets it itself.
+	Challenge *Challenge
+}
+
+// Challenge is the Bearer (or DPoP) challenge of an MCP server's 401
+// (RFC 6750 §3, RFC 9728 §5.1).
+type Challenge struct {
+	// ResourceMetadata is the resource_metadata parameter.
+	ResourceMetadata string
+	// Scope is the scope parameter, space separated.
+	Scope string
+	// Error is the error parameter, e.g. "invalid_token".
+	Error string
 }
 
 func (r TokenRequest) proto() *xaadv1.GetTokenRequest {
@@ -34,6 +51,9 @@ func (r TokenRequest) proto() *xaadv1.GetTokenRequest {
 		Scopes:       r.Scopes,
 		ForceRefresh: r.ForceRefresh,
 		Dpop:         r.DPoP.proto(),
+	}
+	if c := r.Challenge; c != nil {
+		p.Challenge = &xaadv1.ResourceChallenge{ResourceMetadata: c.ResourceMetadata, Scope: c.Scope, Error: c.Error}
 	}
 	if r.MinValidFor > 0 {
 		p.MinValidFor = durationpb.New(r.MinValidFor)

@@ -122,7 +122,7 @@ func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 // send makes one request with a token for scopes and, on a 401, one retry
 // with a forced refresh. It returns the token the last attempt carried.
 func (t *Transport) send(req *http.Request, scopes []string) (*http.Response, *Token, error) {
-	tok, err := t.token(req, scopes, false)
+	tok, err := t.token(req, scopes, false, nil)
 	if err != nil {
 		// A RoundTripper must close the body even on error; once the body
 		// is handed to Base, closing it is Base's job.
@@ -137,7 +137,7 @@ func (t *Transport) send(req *http.Request, scopes []string) (*http.Response, *T
 		// a new one would be refused the same way.
 		return resp, tok, err
 	}
-	fresh, err := t.token(req, scopes, true)
+	fresh, err := t.token(req, scopes, true, ChallengeOf(resp.Header.Values("WWW-Authenticate")))
 	if err != nil {
 		httpreplay.Drain(resp)
 		return nil, nil, err
@@ -208,7 +208,10 @@ func (t *Transport) base() http.RoundTripper {
 	return t.Base
 }
 
-func (t *Transport) token(req *http.Request, scopes []string, force bool) (*Token, error) {
+// token asks Source for a token. The forced refresh after a 401 passes
+// the 401's challenge along (nil when it had none), so the daemon can
+// follow a server that moved to another authorization server.
+func (t *Transport) token(req *http.Request, scopes []string, force bool, ch *Challenge) (*Token, error) {
 	if t.Source == nil {
 		return nil, errors.New("client.Transport: no Source")
 	}
@@ -217,6 +220,7 @@ func (t *Transport) token(req *http.Request, scopes []string, force bool) (*Toke
 		Scopes:       scopes,
 		MinValidFor:  t.MinValidFor,
 		ForceRefresh: force,
+		Challenge:    ch,
 		DPoP:         t.dpopRequest(req),
 	})
 	if err != nil {

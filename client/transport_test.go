@@ -475,3 +475,32 @@ func TestTransportMaxBody(t *testing.T) {
 		}
 	}
 }
+
+// The forced refresh after a 401 carries the 401's challenge (Bearer or,
+// for a DPoP-only server, DPoP), so the daemon can follow a server that
+// moved to another authorization server; the first request carries none.
+func TestTransportPassesChallengeOnRefresh(t *testing.T) {
+	for _, header := range []string{
+		`Bearer error="invalid_token", resource_metadata="https://mcp.example/.well-known/oauth-protected-resource/mcp", scope="a b"`,
+		`DPoP algs="ES256", error="invalid_token", resource_metadata="https://mcp.example/.well-known/oauth-protected-resource/mcp", scope="a b"`,
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != "Bearer good" {
+				w.Header().Set("WWW-Authenticate", header)
+				http.Error(w, "no", http.StatusUnauthorized)
+			}
+		}))
+		src := &fakeProvider{tokens: [2]string{"old", "good"}}
+		hc := &http.Client{Transport: &Transport{Source: src, Resource: srv.URL}}
+		resp, err := hc.Get(srv.URL)
+		srv.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %v %v", header, resp, err)
+		}
+		resp.Body.Close()
+		want := Challenge{ResourceMetadata: "https://mcp.example/.well-known/oauth-protected-resource/mcp", Scope: "a b", Error: "invalid_token"}
+		if len(src.reqs) != 2 || src.reqs[0].Challenge != nil || src.reqs[1].Challenge == nil || *src.reqs[1].Challenge != want {
+			t.Errorf("%s: token requests %+v, want the refresh to carry %+v", header, src.reqs, want)
+		}
+	}
+}

@@ -13,11 +13,11 @@ import (
 
 // FileConfig is the TOML configuration file. Unknown keys are errors.
 type FileConfig struct {
-	Daemon        DaemonSection       `toml:"daemon"`
-	IdP           IdPSection          `toml:"idp"`
-	AuthServers   []AuthServerSection `toml:"authorization_server"`
-	DefaultClient *ClientSection      `toml:"default_client"`
-	Servers       []ServerSection     `toml:"server"`
+	Daemon        DaemonSection         `toml:"daemon"`
+	IdP           IdPSection            `toml:"idp"`
+	AuthServers   []AuthServerSection   `toml:"authorization_server"`
+	DefaultClient *DefaultClientSection `toml:"default_client"`
+	Servers       []ServerSection       `toml:"server"`
 }
 
 // DaemonSection holds process settings.
@@ -44,6 +44,17 @@ type ClientSection struct {
 
 	// The rate limit at this client's token endpoint (config_rate.go).
 	RateSection
+}
+
+// DefaultClientSection is the registration used at authorization servers
+// without an [[authorization_server]] section of their own. A secret is
+// bound to the servers it was made for (MCP 2026-07-28, "Authorization
+// Server Binding"): a secret-based one must name them in Issuers, or be
+// allowed everywhere explicitly with AnyIssuer.
+type DefaultClientSection struct {
+	ClientSection
+	Issuers   []string `toml:"issuers"`
+	AnyIssuer bool     `toml:"any_issuer"`
 }
 
 // IdPSection is the enterprise IdP.

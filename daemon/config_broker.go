@@ -52,6 +52,7 @@ func (fc *FileConfig) BrokerConfig() (broker.Config, error) {
 			return bc, fmt.Errorf("default client: %w", err)
 		}
 		bc.DefaultClient = &a
+		bc.DefaultClientIssuers, bc.DefaultClientAnyIssuer = fc.DefaultClient.Issuers, fc.DefaultClient.AnyIssuer
 	}
 	for _, s := range fc.Servers {
 		bc.Servers = append(bc.Servers, broker.ServerConfig{URL: s.URL, Scopes: s.Scopes, KeepWarm: s.KeepWarm, DPoP: broker.DPoPPolicy(s.DPoP)})

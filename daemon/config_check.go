@@ -45,7 +45,7 @@ func (fc *FileConfig) validate() Problems {
 		if fc.DefaultClient.AuthMethod == "" {
 			fc.DefaultClient.AuthMethod = "client_secret_basic"
 		}
-		p = append(p, fc.DefaultClient.validate("default_client")...)
+		p = append(p, fc.DefaultClient.validate()...)
 	}
 	return append(p, fc.validateServers()...)
 }
@@ -98,6 +98,26 @@ func (fc *FileConfig) validateServers() Problems {
 		}
 		p = append(p, checkAllowedClients(where, s.AllowedClients)...)
 		p = append(p, checkDPoP(where, s.DPoP)...)
+	}
+	return p
+}
+
+// validate checks the [default_client], and that a secret in it goes only
+// where the configuration says it may.
+func (d *DefaultClientSection) validate() Problems {
+	p := d.ClientSection.validate("default_client")
+	for i, iss := range d.Issuers {
+		if err := checkIssuer(iss); err != nil {
+			p = append(p, fmt.Sprintf("default_client.issuers[%d]: %v", i, err))
+		}
+	}
+	secret := d.AuthMethod == "client_secret_basic" || d.AuthMethod == "client_secret_post"
+	switch {
+	case d.AnyIssuer && len(d.Issuers) > 0:
+		p = append(p, "default_client: issuers and any_issuer = true contradict each other: keep the list (safer) or remove it")
+	case secret && !d.AnyIssuer && len(d.Issuers) == 0:
+		p = append(p, fmt.Sprintf("default_client uses a client secret (%s) and names no authorization servers: xaad presents a secret only at the servers it was made for (MCP 2026-07-28, Authorization Server Binding). "+
+			"List their issuers, byte for byte as their metadata states them: issuers = [\"https://auth.example.com/\"]; or, to allow any authorization server explicitly, set any_issuer = true", d.AuthMethod))
 	}
 	return p
 }

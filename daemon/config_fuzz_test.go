@@ -57,6 +57,7 @@ auth_method = "none"
 [default_client]
 client_id = "d"
 client_secret_file = "@SECRET@"
+issuers = ["http://127.0.0.1:8/"]
 `,
 		`[idp]
 issuer = "http://localhost./"

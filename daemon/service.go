@@ -46,8 +46,12 @@ func (s *service) GetToken(ctx context.Context, req *xaadv1.GetTokenRequest) (*x
 	if d := req.GetDpop(); d != nil && (d.GetMethod() == "" || d.GetUrl() == "") {
 		return nil, invalidArgument("dpop: method and url are required")
 	}
+	ch, err := challengeOf(req)
+	if err != nil {
+		return nil, err
+	}
 	t, err := s.b.Token(ctx, broker.TokenRequest{
-		ServerURL: req.GetResource(), Scopes: req.GetScopes(), MinValid: minValid, Force: req.GetForceRefresh(),
+		ServerURL: req.GetResource(), Scopes: req.GetScopes(), MinValid: minValid, Force: req.GetForceRefresh(), Challenge: ch,
 	})
 	if err != nil {
 		return nil, toStatus(err)

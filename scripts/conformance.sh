@@ -42,7 +42,7 @@ NEXT_ALIAS=mcp-conformance-0.2
 # The spec versions are each scenario's own (`list --client`); the ones
 # left out, and why, are in docs/conformance.md.
 RUNS=(
-	"$EMA_SCENARIO -"
+	"$EMA_SCENARIO -" "auth/enterprise-managed-authorization -"
 	"initialize 2025-06-18" "initialize 2025-11-25"
 	"tools_call 2025-06-18" "tools_call 2025-11-25" "tools_call 2026-07-28"
 	"sse-retry 2025-11-25"

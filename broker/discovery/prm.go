@@ -49,6 +49,29 @@ func (c *Client) ProtectedResource(ctx context.Context, serverURL string) (*Reso
 		// the same host, so probing them would only multiply the wait.
 		return nil, fmt.Errorf("protected resource metadata of %s: %w", serverURL, err)
 	}
+	return c.lookup(ctx, u, serverURL, hint, challengeScopes)
+}
+
+// ProtectedResourceAt is [Client.ProtectedResource] for a server whose
+// metadata URL is already known (from an earlier discovery, or the
+// resource_metadata of a 401 the caller has): no probe is sent, metadataURL
+// is tried first and the well-known URLs after it. scopes stands for the
+// 401's scope hint. The document is validated as ProtectedResource
+// validates it.
+func (c *Client) ProtectedResourceAt(ctx context.Context, serverURL, metadataURL string, scopes []string) (*Resource, error) {
+	u, err := httpx.CheckURL(serverURL)
+	if err != nil || u.RawQuery != "" {
+		return c.ProtectedResource(ctx, serverURL)
+	}
+	if _, err := httpx.CheckURL(metadataURL); err != nil {
+		metadataURL = ""
+	}
+	return c.lookup(ctx, u, serverURL, metadataURL, scopes)
+}
+
+// lookup tries the hinted metadata URL, then the well-known ones, and
+// returns the first document that answers and validates.
+func (c *Client) lookup(ctx context.Context, u *url.URL, serverURL, hint string, challengeScopes []string) (*Resource, error) {
 	var candidates []string
 	if hint != "" {
 		candidates = append(candidates, hint)

@@ -30,8 +30,31 @@ type AS struct {
 	// token).
 	trusted map[string]*remoteKeys
 
+	// role is which of the testbed's authorization servers this is.
+	role asRole
+
 	mu     sync.Mutex
 	tweaks ASTweaks
+}
+
+// asRole is what tells the testbed's two authorization servers apart: the
+// client registered there and the names of their endpoints.
+type asRole struct {
+	client                  Client
+	metadata, jwks, tokenEP Endpoint
+	path                    string // issuer path
+	trailingSlash           bool
+	kidPrefix               string
+}
+
+func firstAS(o Options) asRole {
+	return asRole{client: o.ASClient, metadata: EndpointASMetadata, jwks: EndpointASJWKS, tokenEP: EndpointASToken,
+		path: o.ASIssuerPath, trailingSlash: o.ASIssuerTrailingSlash, kidPrefix: "as"}
+}
+
+// secondAS has a plain issuer (its own origin).
+func secondAS(o Options) asRole {
+	return asRole{client: *o.SecondAS, metadata: EndpointAS2Metadata, jwks: EndpointAS2JWKS, tokenEP: EndpointAS2Token, kidPrefix: "as2"}
 }
 
 // ASTweaks make the AS misbehave so clients' defences can be tested
@@ -53,19 +76,19 @@ type ASTweaks struct {
 	BearerDespiteProof bool
 }
 
-func newAS(tb *Testbed, base string) (*AS, error) {
-	keys, err := newKeySet("as")
+func newAS(tb *Testbed, base string, role asRole) (*AS, error) {
+	keys, err := newKeySet(role.kidPrefix)
 	if err != nil {
 		return nil, err
 	}
-	a := &AS{tb: tb, base: base, path: tb.opts.ASIssuerPath, keys: keys, replay: newReplayStore()}
+	a := &AS{tb: tb, base: base, path: role.path, keys: keys, replay: newReplayStore(), role: role}
 	a.issuer = base + a.path
-	if tb.opts.ASIssuerTrailingSlash {
+	if role.trailingSlash {
 		a.issuer += "/"
 	}
 	a.auth = &clientAuth{
 		tb:        tb,
-		clients:   map[string]Client{tb.opts.ASClient.ID: tb.opts.ASClient},
+		clients:   map[string]Client{role.client.ID: role.client},
 		audiences: []string{a.issuer, a.TokenEndpoint()},
 		replay:    newReplayStore(),
 	}
@@ -77,12 +100,12 @@ func newAS(tb *Testbed, base string) (*AS, error) {
 
 func (a *AS) handler() http.Handler {
 	mux := http.NewServeMux()
-	meta := a.tb.endpoint(EndpointASMetadata, http.HandlerFunc(a.serveMetadata))
+	meta := a.tb.endpoint(a.role.metadata, http.HandlerFunc(a.serveMetadata))
 	for _, p := range a.metadataPaths() {
 		mux.Handle(p, meta)
 	}
-	mux.Handle(a.path+"/jwks", a.tb.endpoint(EndpointASJWKS, http.HandlerFunc(a.keys.serveJWKS)))
-	mux.Handle(a.path+"/token", a.tb.endpoint(EndpointASToken, http.HandlerFunc(a.serveToken)))
+	mux.Handle(a.path+"/jwks", a.tb.endpoint(a.role.jwks, http.HandlerFunc(a.keys.serveJWKS)))
+	mux.Handle(a.path+"/token", a.tb.endpoint(a.role.tokenEP, http.HandlerFunc(a.serveToken)))
 	return mux
 }
 
@@ -180,7 +203,7 @@ func (a *AS) AccessTokenClaims() map[string]any {
 		"iss":       a.issuer,
 		"sub":       a.tb.opts.Subject,
 		"aud":       a.tb.MCP.URL(),
-		"client_id": a.tb.opts.ASClient.ID,
+		"client_id": a.role.client.ID,
 		"scope":     joinScopes(a.tb.opts.Scopes),
 		"jti":       randomID(),
 		"iat":       now.Unix(),
@@ -230,4 +253,23 @@ func (rk *remoteKeys) refresh(ctx context.Context) (jose.JSONWebKeySet, error) {
 	rk.set = set
 	rk.mu.Unlock()
 	return set, nil
+}
+
+// asClientID is the client_id the IdP puts in an ID-JAG for the
+// authorization server aud: the client's registration there (docs/protocol.md
+// §6 item 16), which differs per server.
+func (tb *Testbed) asClientID(aud string) string {
+	if tb.AS2 != nil && aud == tb.AS2.Issuer() {
+		return tb.AS2.role.client.ID
+	}
+	return tb.opts.ASClient.ID
+}
+
+// currentAS is the authorization server the MCP server names and whose
+// tokens it takes: the second one once it has moved there.
+func (m *MCPServer) currentAS() *AS {
+	if m.tb.AS2 != nil && m.getTweaks().SecondAS {
+		return m.tb.AS2
+	}
+	return m.tb.AS
 }

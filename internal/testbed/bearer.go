@@ -93,7 +93,7 @@ func (m *MCPServer) hintParams(scope []string) []string {
 // key) are refused (docs/protocol.md §6 item 37), as is a token for another
 // resource (item 38).
 func (m *MCPServer) verify(tok string) (*auth.TokenInfo, error) {
-	a := m.tb.AS
+	a := m.currentAS()
 	_, payload, err := verifyWith(tok, []jose.SignatureAlgorithm{jose.ES256}, typAccessToken, a.keys.public())
 	if err != nil {
 		return nil, err

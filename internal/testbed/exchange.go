@@ -190,7 +190,7 @@ func (p *IdP) mintIDJAG(sub, aud, resource string, scopes []string, lifetime tim
 		"iss":       p.issuer,
 		"sub":       sub,
 		"aud":       firstNonEmpty(tw.IDJAGAudience, aud),
-		"client_id": firstNonEmpty(tw.IDJAGClientID, p.tb.opts.ASClient.ID),
+		"client_id": firstNonEmpty(tw.IDJAGClientID, p.tb.asClientID(aud)),
 		"jti":       randomID(),
 		"iat":       now.Unix(),
 		"exp":       now.Unix() + secs,

@@ -22,6 +22,10 @@ const (
 	EndpointASMetadata  Endpoint = "as.metadata" // RFC 8414 or OIDC discovery
 	EndpointASJWKS      Endpoint = "as.jwks"
 	EndpointASToken     Endpoint = "as.token"
+	// The second authorization server's endpoints (Options.SecondAS).
+	EndpointAS2Metadata Endpoint = "as2.metadata"
+	EndpointAS2JWKS     Endpoint = "as2.jwks"
+	EndpointAS2Token    Endpoint = "as2.token"
 	EndpointPRM         Endpoint = "mcp.prm"  // RFC 9728 metadata
 	EndpointMCP         Endpoint = "mcp"      // the Streamable HTTP endpoint
 	EndpointOpenMCP     Endpoint = "mcp.open" // the same server without OAuth

@@ -35,7 +35,7 @@ func (a *AS) serveToken(w http.ResponseWriter, r *http.Request) {
 	form, e := tokenForm(w, r)
 	var jkt string
 	if e == nil {
-		jkt, e = a.tb.tokenProof(w, r, EndpointASToken, a.TokenEndpoint())
+		jkt, e = a.tb.tokenProof(w, r, a.role.tokenEP, a.TokenEndpoint())
 	}
 	if e == nil {
 		var c Client

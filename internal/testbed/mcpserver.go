@@ -34,6 +34,10 @@ type MCPTweaks struct {
 	// PRMAuthorizationServers replaces authorization_servers; set it to an
 	// empty non-nil slice to publish an empty list.
 	PRMAuthorizationServers []string
+	// SecondAS moves the server to the second authorization server
+	// (Options.SecondAS): its metadata names that one, and only its
+	// tokens are accepted, so tokens of the first answer 401.
+	SecondAS bool
 }
 
 func newMCPServer(tb *Testbed, base string) *MCPServer {
@@ -112,7 +116,7 @@ func (m *MCPServer) servePRM(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tw := m.getTweaks()
-	servers := []string{m.tb.AS.Issuer()}
+	servers := []string{m.currentAS().Issuer()}
 	if tw.PRMAuthorizationServers != nil {
 		servers = tw.PRMAuthorizationServers
 	}

@@ -144,6 +144,13 @@ type Options struct {
 	// authorization server, as an organization's several servers are;
 	// [Testbed.MCPs] lists them after MCP.
 	ExtraMCPServers int
+
+	// SecondAS, when set, starts a second authorization server (tb.AS2)
+	// with this client registration, which the IdP also trusts for the
+	// MCP server and maps to in the ID-JAG client_id. The MCP server moves
+	// to it when [MCPTweaks].SecondAS is set: an authorization-server
+	// migration (MCP 2026-07-28, "Authorization Server Binding").
+	SecondAS *Client
 }
 
 func (o Options) withDefaults() Options {
@@ -165,7 +172,14 @@ func (o Options) withDefaults() Options {
 	if o.ASClient.ID == "" {
 		o.ASClient = Client{ID: "mcp-client", Secret: "mcp-secret"}
 	}
-	for _, c := range []*Client{&o.IdPClient, &o.ASClient} {
+	if o.SecondAS != nil {
+		c := *o.SecondAS
+		o.SecondAS = &c
+	}
+	for _, c := range []*Client{&o.IdPClient, &o.ASClient, o.SecondAS} {
+		if c == nil {
+			continue
+		}
 		if c.Auth == "" {
 			c.Auth = AuthClientSecretBasic
 		}

@@ -16,6 +16,9 @@ type Testbed struct {
 	IdP *IdP
 	// AS is the MCP server's authorization server.
 	AS *AS
+	// AS2 is the second authorization server; nil unless
+	// Options.SecondAS is set.
+	AS2 *AS
 	// MCP is the MCP server (the protected resource).
 	MCP *MCPServer
 	// MCPs is MCP, then the servers of Options.ExtraMCPServers.
@@ -62,9 +65,18 @@ func Start(opts Options) (*Testbed, error) {
 		tb.Close()
 		return nil, err
 	}
-	if tb.AS, err = newAS(tb, base(asSrv)); err != nil {
+	if tb.AS, err = newAS(tb, base(asSrv), firstAS(opts)); err != nil {
 		tb.Close()
 		return nil, err
+	}
+	if opts.SecondAS != nil {
+		as2Srv := httptest.NewUnstartedServer(nil)
+		tb.servers = append(tb.servers, as2Srv)
+		if tb.AS2, err = newAS(tb, base(as2Srv), secondAS(opts)); err != nil {
+			tb.Close()
+			return nil, err
+		}
+		as2Srv.Config.Handler = tb.AS2.handler()
 	}
 	for _, s := range mcpSrvs {
 		m := newMCPServer(tb, base(s))
@@ -72,6 +84,9 @@ func Start(opts Options) (*Testbed, error) {
 		// The IdP learns which resources each AS governs (EMA §7.6.1)
 		// only now that the MCP URL is known.
 		tb.IdP.addAudience(tb.AS.Issuer(), m.URL())
+		if tb.AS2 != nil {
+			tb.IdP.addAudience(tb.AS2.Issuer(), m.URL())
+		}
 	}
 	tb.MCP = tb.MCPs[0]
 	for aud, res := range opts.ExtraAudiences {
@@ -99,6 +114,9 @@ func (o Options) validate() error {
 	}
 	if o.ASIssuerPath != "" && (!strings.HasPrefix(o.ASIssuerPath, "/") || strings.HasSuffix(o.ASIssuerPath, "/")) {
 		return fmt.Errorf("testbed: ASIssuerPath %q must start and not end with /", o.ASIssuerPath)
+	}
+	if o.SecondAS != nil && (o.SecondAS.ID == o.IdPClient.ID || o.DPoP.Enabled) {
+		return fmt.Errorf("testbed: the second AS's client must differ from the IdP's, and DPoP is not offered there")
 	}
 	for _, c := range []Client{o.IdPClient, o.ASClient} {
 		if c.Auth == AuthPrivateKeyJWT && c.PublicKey == nil {

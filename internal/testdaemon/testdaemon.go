@@ -38,6 +38,11 @@ type Options struct {
 	// HTTP makes the daemon's upstream calls; nil means the broker's
 	// default client. Tests of timeouts give it a short one.
 	HTTP *http.Client
+	// ExtraConfig, when set, returns TOML appended to the daemon's
+	// configuration for the started testbed (more [[authorization_server]]
+	// sections, a [default_client]); secret files it names must exist,
+	// mode 0600.
+	ExtraConfig func(tb *testbed.Testbed) string
 }
 
 // Env is a running testbed and daemon. Close stops both.
@@ -75,7 +80,11 @@ func Start(opts Options) (_ *Env, err error) {
 			e.Close()
 		}
 	}()
-	cfg, err := config(dir, tb, opts.DPoP)
+	extra := ""
+	if opts.ExtraConfig != nil {
+		extra = opts.ExtraConfig(tb)
+	}
+	cfg, err := config(dir, tb, opts.DPoP, extra)
 	if err != nil {
 		return nil, err
 	}
@@ -151,8 +160,8 @@ func (e *Env) Close() error {
 
 // config writes the client secrets to 0600 files and returns the daemon's
 // configuration for tb.
-func config(dir string, tb *testbed.Testbed, dpop string) (*daemon.FileConfig, error) {
-	text, err := configText(dir, tb, dpop)
+func config(dir string, tb *testbed.Testbed, dpop, extra string) (*daemon.FileConfig, error) {
+	text, err := configText(dir, tb, dpop, extra)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +172,7 @@ func config(dir string, tb *testbed.Testbed, dpop string) (*daemon.FileConfig, e
 // its client secrets and data key in dir, for tests that run the built
 // `xaad run --config` (internal/hostile). It returns the file's path.
 func WriteConfig(dir string, tb *testbed.Testbed) (string, error) {
-	text, err := configText(dir, tb, "")
+	text, err := configText(dir, tb, "", "")
 	if err != nil {
 		return "", err
 	}
@@ -171,7 +180,7 @@ func WriteConfig(dir string, tb *testbed.Testbed) (string, error) {
 	return path, os.WriteFile(path, []byte(text), 0o600)
 }
 
-func configText(dir string, tb *testbed.Testbed, dpop string) (string, error) {
+func configText(dir string, tb *testbed.Testbed, dpop, extra string) (string, error) {
 	o := tb.Options()
 	idpSecret, asSecret := filepath.Join(dir, "idp"), filepath.Join(dir, "as")
 	for p, s := range map[string]string{idpSecret: o.IdPClient.Secret, asSecret: o.ASClient.Secret} {
@@ -194,5 +203,5 @@ issuer = %q
 client_id = %q
 client_secret_file = %q
 dpop = %q
-`, filepath.Join(dir, "data.key"), tb.IdP.Issuer(), o.IdPClient.ID, idpSecret, tb.AS.Issuer(), o.ASClient.ID, asSecret, dpop), nil
+%s`, filepath.Join(dir, "data.key"), tb.IdP.Issuer(), o.IdPClient.ID, idpSecret, tb.AS.Issuer(), o.ASClient.ID, asSecret, dpop, extra), nil
 }

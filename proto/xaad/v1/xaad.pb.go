@@ -638,7 +638,17 @@ type GetTokenRequest struct {
 	// When set and the token is DPoP-bound (token_type "DPoP"), the response
 	// carries a proof for this request in dpop_proof, which saves the
 	// SignProof round trip for the first request made with the token.
-	Dpop          *DPoPRequest `protobuf:"bytes,5,opt,name=dpop,proto3" json:"dpop,omitempty"`
+	Dpop *DPoPRequest `protobuf:"bytes,5,opt,name=dpop,proto3" json:"dpop,omitempty"`
+	// With force_refresh after a 401: what the MCP server's WWW-Authenticate
+	// challenge said. A forced refresh re-reads the server's protected
+	// resource metadata (RFC 9728) in any case; the challenge's
+	// resource_metadata is where it is read from when that URL is on the
+	// server's own origin (scheme, host, port), and its scope is the
+	// server's scope hint. When the metadata names another authorization
+	// server, the daemon drops the server's tokens of the old one and uses
+	// the credentials registered for the new issuer (MCP 2026-07-28,
+	// "Authorization Server Binding").
+	Challenge     *ResourceChallenge `protobuf:"bytes,6,opt,name=challenge,proto3" json:"challenge,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -704,6 +714,13 @@ func (x *GetTokenRequest) GetForceRefresh() bool {
 func (x *GetTokenRequest) GetDpop() *DPoPRequest {
 	if x != nil {
 		return x.Dpop
+	}
+	return nil
+}
+
+func (x *GetTokenRequest) GetChallenge() *ResourceChallenge {
+	if x != nil {
+		return x.Challenge
 	}
 	return nil
 }
@@ -775,6 +792,73 @@ func (x *DPoPRequest) GetNonce() string {
 	return ""
 }
 
+// ResourceChallenge is the Bearer (or DPoP) challenge of an MCP server's
+// 401 (RFC 6750 §3, RFC 9728 §5.1), as the caller received it.
+type ResourceChallenge struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The resource_metadata parameter: the URL of the server's metadata.
+	// At most 4096 bytes.
+	ResourceMetadata string `protobuf:"bytes,1,opt,name=resource_metadata,json=resourceMetadata,proto3" json:"resource_metadata,omitempty"`
+	// The scope parameter, space separated as on the wire. At most 4096
+	// bytes.
+	Scope string `protobuf:"bytes,2,opt,name=scope,proto3" json:"scope,omitempty"`
+	// The error parameter, e.g. "invalid_token". At most 256 bytes.
+	Error         string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResourceChallenge) Reset() {
+	*x = ResourceChallenge{}
+	mi := &file_xaad_v1_xaad_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceChallenge) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceChallenge) ProtoMessage() {}
+
+func (x *ResourceChallenge) ProtoReflect() protoreflect.Message {
+	mi := &file_xaad_v1_xaad_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceChallenge.ProtoReflect.Descriptor instead.
+func (*ResourceChallenge) Descriptor() ([]byte, []int) {
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ResourceChallenge) GetResourceMetadata() string {
+	if x != nil {
+		return x.ResourceMetadata
+	}
+	return ""
+}
+
+func (x *ResourceChallenge) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+func (x *ResourceChallenge) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 // GetTokenResponse carries an access token and how fresh it is.
 type GetTokenResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -814,7 +898,7 @@ type GetTokenResponse struct {
 
 func (x *GetTokenResponse) Reset() {
 	*x = GetTokenResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[2]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -826,7 +910,7 @@ func (x *GetTokenResponse) String() string {
 func (*GetTokenResponse) ProtoMessage() {}
 
 func (x *GetTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[2]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -839,7 +923,7 @@ func (x *GetTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTokenResponse.ProtoReflect.Descriptor instead.
 func (*GetTokenResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{2}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetTokenResponse) GetAccessToken() string {
@@ -942,7 +1026,7 @@ type SignProofRequest struct {
 
 func (x *SignProofRequest) Reset() {
 	*x = SignProofRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[3]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -954,7 +1038,7 @@ func (x *SignProofRequest) String() string {
 func (*SignProofRequest) ProtoMessage() {}
 
 func (x *SignProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[3]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -967,7 +1051,7 @@ func (x *SignProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignProofRequest.ProtoReflect.Descriptor instead.
 func (*SignProofRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{3}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SignProofRequest) GetResource() string {
@@ -1002,7 +1086,7 @@ type SignProofResponse struct {
 
 func (x *SignProofResponse) Reset() {
 	*x = SignProofResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[4]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1014,7 +1098,7 @@ func (x *SignProofResponse) String() string {
 func (*SignProofResponse) ProtoMessage() {}
 
 func (x *SignProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[4]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +1111,7 @@ func (x *SignProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignProofResponse.ProtoReflect.Descriptor instead.
 func (*SignProofResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{4}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SignProofResponse) GetDpopProof() string {
@@ -1058,7 +1142,7 @@ type GetAssertionRequest struct {
 
 func (x *GetAssertionRequest) Reset() {
 	*x = GetAssertionRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[5]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1070,7 +1154,7 @@ func (x *GetAssertionRequest) String() string {
 func (*GetAssertionRequest) ProtoMessage() {}
 
 func (x *GetAssertionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[5]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1083,7 +1167,7 @@ func (x *GetAssertionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssertionRequest.ProtoReflect.Descriptor instead.
 func (*GetAssertionRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{5}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetAssertionRequest) GetTarget() isGetAssertionRequest_Target {
@@ -1165,7 +1249,7 @@ type GetAssertionResponse struct {
 
 func (x *GetAssertionResponse) Reset() {
 	*x = GetAssertionResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[6]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1177,7 +1261,7 @@ func (x *GetAssertionResponse) String() string {
 func (*GetAssertionResponse) ProtoMessage() {}
 
 func (x *GetAssertionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[6]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1190,7 +1274,7 @@ func (x *GetAssertionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssertionResponse.ProtoReflect.Descriptor instead.
 func (*GetAssertionResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{6}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetAssertionResponse) GetAssertion() string {
@@ -1247,7 +1331,7 @@ type WatchTokensRequest struct {
 
 func (x *WatchTokensRequest) Reset() {
 	*x = WatchTokensRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[7]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1259,7 +1343,7 @@ func (x *WatchTokensRequest) String() string {
 func (*WatchTokensRequest) ProtoMessage() {}
 
 func (x *WatchTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[7]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1272,7 +1356,7 @@ func (x *WatchTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTokensRequest.ProtoReflect.Descriptor instead.
 func (*WatchTokensRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{7}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *WatchTokensRequest) GetResources() []string {
@@ -1305,7 +1389,7 @@ type WatchTokensResponse struct {
 
 func (x *WatchTokensResponse) Reset() {
 	*x = WatchTokensResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[8]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1317,7 +1401,7 @@ func (x *WatchTokensResponse) String() string {
 func (*WatchTokensResponse) ProtoMessage() {}
 
 func (x *WatchTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[8]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1330,7 +1414,7 @@ func (x *WatchTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTokensResponse.ProtoReflect.Descriptor instead.
 func (*WatchTokensResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{8}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *WatchTokensResponse) GetKind() WatchEventKind {
@@ -1363,7 +1447,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[9]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1375,7 +1459,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[9]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1388,7 +1472,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{9}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{10}
 }
 
 // StatusResponse reports the identity, the servers and the daemon.
@@ -1418,7 +1502,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[10]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1430,7 +1514,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[10]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1443,7 +1527,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{10}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StatusResponse) GetIdentity() *Identity {
@@ -1530,7 +1614,7 @@ type Identity struct {
 
 func (x *Identity) Reset() {
 	*x = Identity{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[11]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1542,7 +1626,7 @@ func (x *Identity) String() string {
 func (*Identity) ProtoMessage() {}
 
 func (x *Identity) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[11]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1555,7 +1639,7 @@ func (x *Identity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Identity.ProtoReflect.Descriptor instead.
 func (*Identity) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{11}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Identity) GetIssuer() string {
@@ -1672,7 +1756,7 @@ type ServerStatus struct {
 
 func (x *ServerStatus) Reset() {
 	*x = ServerStatus{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[12]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1684,7 +1768,7 @@ func (x *ServerStatus) String() string {
 func (*ServerStatus) ProtoMessage() {}
 
 func (x *ServerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[12]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1697,7 +1781,7 @@ func (x *ServerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerStatus.ProtoReflect.Descriptor instead.
 func (*ServerStatus) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{12}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ServerStatus) GetUrl() string {
@@ -1839,7 +1923,7 @@ type ServerCounters struct {
 
 func (x *ServerCounters) Reset() {
 	*x = ServerCounters{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[13]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1851,7 +1935,7 @@ func (x *ServerCounters) String() string {
 func (*ServerCounters) ProtoMessage() {}
 
 func (x *ServerCounters) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[13]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1864,7 +1948,7 @@ func (x *ServerCounters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerCounters.ProtoReflect.Descriptor instead.
 func (*ServerCounters) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{13}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ServerCounters) GetRefreshes() uint64 {
@@ -1957,7 +2041,7 @@ type UpstreamStatus struct {
 
 func (x *UpstreamStatus) Reset() {
 	*x = UpstreamStatus{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[14]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1969,7 +2053,7 @@ func (x *UpstreamStatus) String() string {
 func (*UpstreamStatus) ProtoMessage() {}
 
 func (x *UpstreamStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[14]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1982,7 +2066,7 @@ func (x *UpstreamStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpstreamStatus.ProtoReflect.Descriptor instead.
 func (*UpstreamStatus) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{14}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpstreamStatus) GetKind() UpstreamKind {
@@ -2095,7 +2179,7 @@ type UpstreamCounters struct {
 
 func (x *UpstreamCounters) Reset() {
 	*x = UpstreamCounters{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[15]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2107,7 +2191,7 @@ func (x *UpstreamCounters) String() string {
 func (*UpstreamCounters) ProtoMessage() {}
 
 func (x *UpstreamCounters) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[15]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2120,7 +2204,7 @@ func (x *UpstreamCounters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpstreamCounters.ProtoReflect.Descriptor instead.
 func (*UpstreamCounters) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{15}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpstreamCounters) GetSent() uint64 {
@@ -2208,7 +2292,7 @@ type LoginRequest struct {
 
 func (x *LoginRequest) Reset() {
 	*x = LoginRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[16]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2220,7 +2304,7 @@ func (x *LoginRequest) String() string {
 func (*LoginRequest) ProtoMessage() {}
 
 func (x *LoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[16]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2233,7 +2317,7 @@ func (x *LoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
 func (*LoginRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{16}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LoginRequest) GetMode() LoginMode {
@@ -2289,7 +2373,7 @@ type LoginResponse struct {
 
 func (x *LoginResponse) Reset() {
 	*x = LoginResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[17]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2301,7 +2385,7 @@ func (x *LoginResponse) String() string {
 func (*LoginResponse) ProtoMessage() {}
 
 func (x *LoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[17]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2314,7 +2398,7 @@ func (x *LoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
 func (*LoginResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{17}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LoginResponse) GetEvent() isLoginResponse_Event {
@@ -2406,7 +2490,7 @@ type OpenURL struct {
 
 func (x *OpenURL) Reset() {
 	*x = OpenURL{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[18]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2418,7 +2502,7 @@ func (x *OpenURL) String() string {
 func (*OpenURL) ProtoMessage() {}
 
 func (x *OpenURL) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[18]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2431,7 +2515,7 @@ func (x *OpenURL) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenURL.ProtoReflect.Descriptor instead.
 func (*OpenURL) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{18}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *OpenURL) GetUrl() string {
@@ -2467,7 +2551,7 @@ type DeviceCode struct {
 
 func (x *DeviceCode) Reset() {
 	*x = DeviceCode{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[19]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2479,7 +2563,7 @@ func (x *DeviceCode) String() string {
 func (*DeviceCode) ProtoMessage() {}
 
 func (x *DeviceCode) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[19]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2492,7 +2576,7 @@ func (x *DeviceCode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceCode.ProtoReflect.Descriptor instead.
 func (*DeviceCode) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{19}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DeviceCode) GetUserCode() string {
@@ -2541,7 +2625,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[20]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2553,7 +2637,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[20]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2566,7 +2650,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{20}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Progress) GetMessage() string {
@@ -2587,7 +2671,7 @@ type LoginDone struct {
 
 func (x *LoginDone) Reset() {
 	*x = LoginDone{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[21]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2599,7 +2683,7 @@ func (x *LoginDone) String() string {
 func (*LoginDone) ProtoMessage() {}
 
 func (x *LoginDone) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[21]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2612,7 +2696,7 @@ func (x *LoginDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginDone.ProtoReflect.Descriptor instead.
 func (*LoginDone) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{21}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LoginDone) GetIdentity() *Identity {
@@ -2631,7 +2715,7 @@ type LogoutRequest struct {
 
 func (x *LogoutRequest) Reset() {
 	*x = LogoutRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[22]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2643,7 +2727,7 @@ func (x *LogoutRequest) String() string {
 func (*LogoutRequest) ProtoMessage() {}
 
 func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[22]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2656,7 +2740,7 @@ func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutRequest.ProtoReflect.Descriptor instead.
 func (*LogoutRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{22}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{23}
 }
 
 // LogoutResponse reports what Logout did.
@@ -2670,7 +2754,7 @@ type LogoutResponse struct {
 
 func (x *LogoutResponse) Reset() {
 	*x = LogoutResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[23]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2682,7 +2766,7 @@ func (x *LogoutResponse) String() string {
 func (*LogoutResponse) ProtoMessage() {}
 
 func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[23]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2695,7 +2779,7 @@ func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutResponse.ProtoReflect.Descriptor instead.
 func (*LogoutResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{23}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *LogoutResponse) GetRevoked() bool {
@@ -2721,7 +2805,7 @@ type AddServerRequest struct {
 
 func (x *AddServerRequest) Reset() {
 	*x = AddServerRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[24]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2733,7 +2817,7 @@ func (x *AddServerRequest) String() string {
 func (*AddServerRequest) ProtoMessage() {}
 
 func (x *AddServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[24]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2746,7 +2830,7 @@ func (x *AddServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddServerRequest.ProtoReflect.Descriptor instead.
 func (*AddServerRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{24}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AddServerRequest) GetUrl() string {
@@ -2781,7 +2865,7 @@ type AddServerResponse struct {
 
 func (x *AddServerResponse) Reset() {
 	*x = AddServerResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[25]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2793,7 +2877,7 @@ func (x *AddServerResponse) String() string {
 func (*AddServerResponse) ProtoMessage() {}
 
 func (x *AddServerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[25]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2806,7 +2890,7 @@ func (x *AddServerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddServerResponse.ProtoReflect.Descriptor instead.
 func (*AddServerResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{25}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AddServerResponse) GetServer() *ServerStatus {
@@ -2827,7 +2911,7 @@ type RemoveServerRequest struct {
 
 func (x *RemoveServerRequest) Reset() {
 	*x = RemoveServerRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[26]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2839,7 +2923,7 @@ func (x *RemoveServerRequest) String() string {
 func (*RemoveServerRequest) ProtoMessage() {}
 
 func (x *RemoveServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[26]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2852,7 +2936,7 @@ func (x *RemoveServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveServerRequest.ProtoReflect.Descriptor instead.
 func (*RemoveServerRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{26}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RemoveServerRequest) GetUrl() string {
@@ -2871,7 +2955,7 @@ type RemoveServerResponse struct {
 
 func (x *RemoveServerResponse) Reset() {
 	*x = RemoveServerResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[27]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2883,7 +2967,7 @@ func (x *RemoveServerResponse) String() string {
 func (*RemoveServerResponse) ProtoMessage() {}
 
 func (x *RemoveServerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[27]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2896,7 +2980,7 @@ func (x *RemoveServerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveServerResponse.ProtoReflect.Descriptor instead.
 func (*RemoveServerResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{27}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{28}
 }
 
 // ListServersRequest lists servers. It has no fields yet.
@@ -2908,7 +2992,7 @@ type ListServersRequest struct {
 
 func (x *ListServersRequest) Reset() {
 	*x = ListServersRequest{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[28]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2920,7 +3004,7 @@ func (x *ListServersRequest) String() string {
 func (*ListServersRequest) ProtoMessage() {}
 
 func (x *ListServersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[28]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2933,7 +3017,7 @@ func (x *ListServersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServersRequest.ProtoReflect.Descriptor instead.
 func (*ListServersRequest) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{28}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{29}
 }
 
 // ListServersResponse lists every known server.
@@ -2949,7 +3033,7 @@ type ListServersResponse struct {
 
 func (x *ListServersResponse) Reset() {
 	*x = ListServersResponse{}
-	mi := &file_xaad_v1_xaad_proto_msgTypes[29]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2961,7 +3045,7 @@ func (x *ListServersResponse) String() string {
 func (*ListServersResponse) ProtoMessage() {}
 
 func (x *ListServersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xaad_v1_xaad_proto_msgTypes[29]
+	mi := &file_xaad_v1_xaad_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2974,7 +3058,7 @@ func (x *ListServersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServersResponse.ProtoReflect.Descriptor instead.
 func (*ListServersResponse) Descriptor() ([]byte, []int) {
-	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{29}
+	return file_xaad_v1_xaad_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListServersResponse) GetServers() []*ServerStatus {
@@ -2995,17 +3079,22 @@ var File_xaad_v1_xaad_proto protoreflect.FileDescriptor
 
 const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"\n" +
-	"\x12xaad/v1/xaad.proto\x12\axaad.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x01\n" +
+	"\x12xaad/v1/xaad.proto\x12\axaad.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8d\x02\n" +
 	"\x0fGetTokenRequest\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12\x16\n" +
 	"\x06scopes\x18\x02 \x03(\tR\x06scopes\x12=\n" +
 	"\rmin_valid_for\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\vminValidFor\x12#\n" +
 	"\rforce_refresh\x18\x04 \x01(\bR\fforceRefresh\x12(\n" +
-	"\x04dpop\x18\x05 \x01(\v2\x14.xaad.v1.DPoPRequestR\x04dpop\"M\n" +
+	"\x04dpop\x18\x05 \x01(\v2\x14.xaad.v1.DPoPRequestR\x04dpop\x128\n" +
+	"\tchallenge\x18\x06 \x01(\v2\x1a.xaad.v1.ResourceChallengeR\tchallenge\"M\n" +
 	"\vDPoPRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x14\n" +
-	"\x05nonce\x18\x03 \x01(\tR\x05nonce\"\xff\x03\n" +
+	"\x05nonce\x18\x03 \x01(\tR\x05nonce\"l\n" +
+	"\x11ResourceChallenge\x12+\n" +
+	"\x11resource_metadata\x18\x01 \x01(\tR\x10resourceMetadata\x12\x14\n" +
+	"\x05scope\x18\x02 \x01(\tR\x05scope\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\xff\x03\n" +
 	"\x10GetTokenResponse\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12\x1d\n" +
 	"\n" +
@@ -3259,7 +3348,7 @@ func file_xaad_v1_xaad_proto_rawDescGZIP() []byte {
 }
 
 var file_xaad_v1_xaad_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_xaad_v1_xaad_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_xaad_v1_xaad_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_xaad_v1_xaad_proto_goTypes = []any{
 	(Reason)(0),                   // 0: xaad.v1.Reason
 	(TokenSource)(0),              // 1: xaad.v1.TokenSource
@@ -3271,102 +3360,104 @@ var file_xaad_v1_xaad_proto_goTypes = []any{
 	(UpstreamKind)(0),             // 7: xaad.v1.UpstreamKind
 	(*GetTokenRequest)(nil),       // 8: xaad.v1.GetTokenRequest
 	(*DPoPRequest)(nil),           // 9: xaad.v1.DPoPRequest
-	(*GetTokenResponse)(nil),      // 10: xaad.v1.GetTokenResponse
-	(*SignProofRequest)(nil),      // 11: xaad.v1.SignProofRequest
-	(*SignProofResponse)(nil),     // 12: xaad.v1.SignProofResponse
-	(*GetAssertionRequest)(nil),   // 13: xaad.v1.GetAssertionRequest
-	(*GetAssertionResponse)(nil),  // 14: xaad.v1.GetAssertionResponse
-	(*WatchTokensRequest)(nil),    // 15: xaad.v1.WatchTokensRequest
-	(*WatchTokensResponse)(nil),   // 16: xaad.v1.WatchTokensResponse
-	(*StatusRequest)(nil),         // 17: xaad.v1.StatusRequest
-	(*StatusResponse)(nil),        // 18: xaad.v1.StatusResponse
-	(*Identity)(nil),              // 19: xaad.v1.Identity
-	(*ServerStatus)(nil),          // 20: xaad.v1.ServerStatus
-	(*ServerCounters)(nil),        // 21: xaad.v1.ServerCounters
-	(*UpstreamStatus)(nil),        // 22: xaad.v1.UpstreamStatus
-	(*UpstreamCounters)(nil),      // 23: xaad.v1.UpstreamCounters
-	(*LoginRequest)(nil),          // 24: xaad.v1.LoginRequest
-	(*LoginResponse)(nil),         // 25: xaad.v1.LoginResponse
-	(*OpenURL)(nil),               // 26: xaad.v1.OpenURL
-	(*DeviceCode)(nil),            // 27: xaad.v1.DeviceCode
-	(*Progress)(nil),              // 28: xaad.v1.Progress
-	(*LoginDone)(nil),             // 29: xaad.v1.LoginDone
-	(*LogoutRequest)(nil),         // 30: xaad.v1.LogoutRequest
-	(*LogoutResponse)(nil),        // 31: xaad.v1.LogoutResponse
-	(*AddServerRequest)(nil),      // 32: xaad.v1.AddServerRequest
-	(*AddServerResponse)(nil),     // 33: xaad.v1.AddServerResponse
-	(*RemoveServerRequest)(nil),   // 34: xaad.v1.RemoveServerRequest
-	(*RemoveServerResponse)(nil),  // 35: xaad.v1.RemoveServerResponse
-	(*ListServersRequest)(nil),    // 36: xaad.v1.ListServersRequest
-	(*ListServersResponse)(nil),   // 37: xaad.v1.ListServersResponse
-	(*durationpb.Duration)(nil),   // 38: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 39: google.protobuf.Timestamp
+	(*ResourceChallenge)(nil),     // 10: xaad.v1.ResourceChallenge
+	(*GetTokenResponse)(nil),      // 11: xaad.v1.GetTokenResponse
+	(*SignProofRequest)(nil),      // 12: xaad.v1.SignProofRequest
+	(*SignProofResponse)(nil),     // 13: xaad.v1.SignProofResponse
+	(*GetAssertionRequest)(nil),   // 14: xaad.v1.GetAssertionRequest
+	(*GetAssertionResponse)(nil),  // 15: xaad.v1.GetAssertionResponse
+	(*WatchTokensRequest)(nil),    // 16: xaad.v1.WatchTokensRequest
+	(*WatchTokensResponse)(nil),   // 17: xaad.v1.WatchTokensResponse
+	(*StatusRequest)(nil),         // 18: xaad.v1.StatusRequest
+	(*StatusResponse)(nil),        // 19: xaad.v1.StatusResponse
+	(*Identity)(nil),              // 20: xaad.v1.Identity
+	(*ServerStatus)(nil),          // 21: xaad.v1.ServerStatus
+	(*ServerCounters)(nil),        // 22: xaad.v1.ServerCounters
+	(*UpstreamStatus)(nil),        // 23: xaad.v1.UpstreamStatus
+	(*UpstreamCounters)(nil),      // 24: xaad.v1.UpstreamCounters
+	(*LoginRequest)(nil),          // 25: xaad.v1.LoginRequest
+	(*LoginResponse)(nil),         // 26: xaad.v1.LoginResponse
+	(*OpenURL)(nil),               // 27: xaad.v1.OpenURL
+	(*DeviceCode)(nil),            // 28: xaad.v1.DeviceCode
+	(*Progress)(nil),              // 29: xaad.v1.Progress
+	(*LoginDone)(nil),             // 30: xaad.v1.LoginDone
+	(*LogoutRequest)(nil),         // 31: xaad.v1.LogoutRequest
+	(*LogoutResponse)(nil),        // 32: xaad.v1.LogoutResponse
+	(*AddServerRequest)(nil),      // 33: xaad.v1.AddServerRequest
+	(*AddServerResponse)(nil),     // 34: xaad.v1.AddServerResponse
+	(*RemoveServerRequest)(nil),   // 35: xaad.v1.RemoveServerRequest
+	(*RemoveServerResponse)(nil),  // 36: xaad.v1.RemoveServerResponse
+	(*ListServersRequest)(nil),    // 37: xaad.v1.ListServersRequest
+	(*ListServersResponse)(nil),   // 38: xaad.v1.ListServersResponse
+	(*durationpb.Duration)(nil),   // 39: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 40: google.protobuf.Timestamp
 }
 var file_xaad_v1_xaad_proto_depIdxs = []int32{
-	38, // 0: xaad.v1.GetTokenRequest.min_valid_for:type_name -> google.protobuf.Duration
+	39, // 0: xaad.v1.GetTokenRequest.min_valid_for:type_name -> google.protobuf.Duration
 	9,  // 1: xaad.v1.GetTokenRequest.dpop:type_name -> xaad.v1.DPoPRequest
-	39, // 2: xaad.v1.GetTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
-	1,  // 3: xaad.v1.GetTokenResponse.source:type_name -> xaad.v1.TokenSource
-	39, // 4: xaad.v1.GetTokenResponse.refreshed_at:type_name -> google.protobuf.Timestamp
-	39, // 5: xaad.v1.GetTokenResponse.next_refresh_at:type_name -> google.protobuf.Timestamp
-	9,  // 6: xaad.v1.SignProofRequest.request:type_name -> xaad.v1.DPoPRequest
-	39, // 7: xaad.v1.GetAssertionResponse.expires_at:type_name -> google.protobuf.Timestamp
-	6,  // 8: xaad.v1.WatchTokensResponse.kind:type_name -> xaad.v1.WatchEventKind
-	20, // 9: xaad.v1.WatchTokensResponse.server:type_name -> xaad.v1.ServerStatus
-	10, // 10: xaad.v1.WatchTokensResponse.token:type_name -> xaad.v1.GetTokenResponse
-	19, // 11: xaad.v1.StatusResponse.identity:type_name -> xaad.v1.Identity
-	20, // 12: xaad.v1.StatusResponse.servers:type_name -> xaad.v1.ServerStatus
-	39, // 13: xaad.v1.StatusResponse.started_at:type_name -> google.protobuf.Timestamp
-	22, // 14: xaad.v1.StatusResponse.upstreams:type_name -> xaad.v1.UpstreamStatus
-	39, // 15: xaad.v1.Identity.id_token_expires_at:type_name -> google.protobuf.Timestamp
-	2,  // 16: xaad.v1.Identity.state:type_name -> xaad.v1.IdentityState
-	3,  // 17: xaad.v1.ServerStatus.state:type_name -> xaad.v1.ServerState
-	39, // 18: xaad.v1.ServerStatus.token_expires_at:type_name -> google.protobuf.Timestamp
-	39, // 19: xaad.v1.ServerStatus.next_refresh_at:type_name -> google.protobuf.Timestamp
-	39, // 20: xaad.v1.ServerStatus.last_refresh_at:type_name -> google.protobuf.Timestamp
-	0,  // 21: xaad.v1.ServerStatus.last_error_reason:type_name -> xaad.v1.Reason
-	21, // 22: xaad.v1.ServerStatus.counters:type_name -> xaad.v1.ServerCounters
-	4,  // 23: xaad.v1.ServerStatus.origin:type_name -> xaad.v1.ServerOrigin
-	39, // 24: xaad.v1.ServerStatus.last_used_at:type_name -> google.protobuf.Timestamp
-	7,  // 25: xaad.v1.UpstreamStatus.kind:type_name -> xaad.v1.UpstreamKind
-	39, // 26: xaad.v1.UpstreamStatus.held_until:type_name -> google.protobuf.Timestamp
-	39, // 27: xaad.v1.UpstreamStatus.next_caller_at:type_name -> google.protobuf.Timestamp
-	23, // 28: xaad.v1.UpstreamStatus.counters:type_name -> xaad.v1.UpstreamCounters
-	5,  // 29: xaad.v1.LoginRequest.mode:type_name -> xaad.v1.LoginMode
-	26, // 30: xaad.v1.LoginResponse.open_url:type_name -> xaad.v1.OpenURL
-	27, // 31: xaad.v1.LoginResponse.device_code:type_name -> xaad.v1.DeviceCode
-	28, // 32: xaad.v1.LoginResponse.progress:type_name -> xaad.v1.Progress
-	29, // 33: xaad.v1.LoginResponse.done:type_name -> xaad.v1.LoginDone
-	39, // 34: xaad.v1.DeviceCode.expires_at:type_name -> google.protobuf.Timestamp
-	38, // 35: xaad.v1.DeviceCode.interval:type_name -> google.protobuf.Duration
-	19, // 36: xaad.v1.LoginDone.identity:type_name -> xaad.v1.Identity
-	20, // 37: xaad.v1.AddServerResponse.server:type_name -> xaad.v1.ServerStatus
-	20, // 38: xaad.v1.ListServersResponse.servers:type_name -> xaad.v1.ServerStatus
-	8,  // 39: xaad.v1.XaadService.GetToken:input_type -> xaad.v1.GetTokenRequest
-	13, // 40: xaad.v1.XaadService.GetAssertion:input_type -> xaad.v1.GetAssertionRequest
-	15, // 41: xaad.v1.XaadService.WatchTokens:input_type -> xaad.v1.WatchTokensRequest
-	17, // 42: xaad.v1.XaadService.Status:input_type -> xaad.v1.StatusRequest
-	24, // 43: xaad.v1.XaadService.Login:input_type -> xaad.v1.LoginRequest
-	30, // 44: xaad.v1.XaadService.Logout:input_type -> xaad.v1.LogoutRequest
-	32, // 45: xaad.v1.XaadService.AddServer:input_type -> xaad.v1.AddServerRequest
-	34, // 46: xaad.v1.XaadService.RemoveServer:input_type -> xaad.v1.RemoveServerRequest
-	36, // 47: xaad.v1.XaadService.ListServers:input_type -> xaad.v1.ListServersRequest
-	11, // 48: xaad.v1.XaadService.SignProof:input_type -> xaad.v1.SignProofRequest
-	10, // 49: xaad.v1.XaadService.GetToken:output_type -> xaad.v1.GetTokenResponse
-	14, // 50: xaad.v1.XaadService.GetAssertion:output_type -> xaad.v1.GetAssertionResponse
-	16, // 51: xaad.v1.XaadService.WatchTokens:output_type -> xaad.v1.WatchTokensResponse
-	18, // 52: xaad.v1.XaadService.Status:output_type -> xaad.v1.StatusResponse
-	25, // 53: xaad.v1.XaadService.Login:output_type -> xaad.v1.LoginResponse
-	31, // 54: xaad.v1.XaadService.Logout:output_type -> xaad.v1.LogoutResponse
-	33, // 55: xaad.v1.XaadService.AddServer:output_type -> xaad.v1.AddServerResponse
-	35, // 56: xaad.v1.XaadService.RemoveServer:output_type -> xaad.v1.RemoveServerResponse
-	37, // 57: xaad.v1.XaadService.ListServers:output_type -> xaad.v1.ListServersResponse
-	12, // 58: xaad.v1.XaadService.SignProof:output_type -> xaad.v1.SignProofResponse
-	49, // [49:59] is the sub-list for method output_type
-	39, // [39:49] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	10, // 2: xaad.v1.GetTokenRequest.challenge:type_name -> xaad.v1.ResourceChallenge
+	40, // 3: xaad.v1.GetTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 4: xaad.v1.GetTokenResponse.source:type_name -> xaad.v1.TokenSource
+	40, // 5: xaad.v1.GetTokenResponse.refreshed_at:type_name -> google.protobuf.Timestamp
+	40, // 6: xaad.v1.GetTokenResponse.next_refresh_at:type_name -> google.protobuf.Timestamp
+	9,  // 7: xaad.v1.SignProofRequest.request:type_name -> xaad.v1.DPoPRequest
+	40, // 8: xaad.v1.GetAssertionResponse.expires_at:type_name -> google.protobuf.Timestamp
+	6,  // 9: xaad.v1.WatchTokensResponse.kind:type_name -> xaad.v1.WatchEventKind
+	21, // 10: xaad.v1.WatchTokensResponse.server:type_name -> xaad.v1.ServerStatus
+	11, // 11: xaad.v1.WatchTokensResponse.token:type_name -> xaad.v1.GetTokenResponse
+	20, // 12: xaad.v1.StatusResponse.identity:type_name -> xaad.v1.Identity
+	21, // 13: xaad.v1.StatusResponse.servers:type_name -> xaad.v1.ServerStatus
+	40, // 14: xaad.v1.StatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	23, // 15: xaad.v1.StatusResponse.upstreams:type_name -> xaad.v1.UpstreamStatus
+	40, // 16: xaad.v1.Identity.id_token_expires_at:type_name -> google.protobuf.Timestamp
+	2,  // 17: xaad.v1.Identity.state:type_name -> xaad.v1.IdentityState
+	3,  // 18: xaad.v1.ServerStatus.state:type_name -> xaad.v1.ServerState
+	40, // 19: xaad.v1.ServerStatus.token_expires_at:type_name -> google.protobuf.Timestamp
+	40, // 20: xaad.v1.ServerStatus.next_refresh_at:type_name -> google.protobuf.Timestamp
+	40, // 21: xaad.v1.ServerStatus.last_refresh_at:type_name -> google.protobuf.Timestamp
+	0,  // 22: xaad.v1.ServerStatus.last_error_reason:type_name -> xaad.v1.Reason
+	22, // 23: xaad.v1.ServerStatus.counters:type_name -> xaad.v1.ServerCounters
+	4,  // 24: xaad.v1.ServerStatus.origin:type_name -> xaad.v1.ServerOrigin
+	40, // 25: xaad.v1.ServerStatus.last_used_at:type_name -> google.protobuf.Timestamp
+	7,  // 26: xaad.v1.UpstreamStatus.kind:type_name -> xaad.v1.UpstreamKind
+	40, // 27: xaad.v1.UpstreamStatus.held_until:type_name -> google.protobuf.Timestamp
+	40, // 28: xaad.v1.UpstreamStatus.next_caller_at:type_name -> google.protobuf.Timestamp
+	24, // 29: xaad.v1.UpstreamStatus.counters:type_name -> xaad.v1.UpstreamCounters
+	5,  // 30: xaad.v1.LoginRequest.mode:type_name -> xaad.v1.LoginMode
+	27, // 31: xaad.v1.LoginResponse.open_url:type_name -> xaad.v1.OpenURL
+	28, // 32: xaad.v1.LoginResponse.device_code:type_name -> xaad.v1.DeviceCode
+	29, // 33: xaad.v1.LoginResponse.progress:type_name -> xaad.v1.Progress
+	30, // 34: xaad.v1.LoginResponse.done:type_name -> xaad.v1.LoginDone
+	40, // 35: xaad.v1.DeviceCode.expires_at:type_name -> google.protobuf.Timestamp
+	39, // 36: xaad.v1.DeviceCode.interval:type_name -> google.protobuf.Duration
+	20, // 37: xaad.v1.LoginDone.identity:type_name -> xaad.v1.Identity
+	21, // 38: xaad.v1.AddServerResponse.server:type_name -> xaad.v1.ServerStatus
+	21, // 39: xaad.v1.ListServersResponse.servers:type_name -> xaad.v1.ServerStatus
+	8,  // 40: xaad.v1.XaadService.GetToken:input_type -> xaad.v1.GetTokenRequest
+	14, // 41: xaad.v1.XaadService.GetAssertion:input_type -> xaad.v1.GetAssertionRequest
+	16, // 42: xaad.v1.XaadService.WatchTokens:input_type -> xaad.v1.WatchTokensRequest
+	18, // 43: xaad.v1.XaadService.Status:input_type -> xaad.v1.StatusRequest
+	25, // 44: xaad.v1.XaadService.Login:input_type -> xaad.v1.LoginRequest
+	31, // 45: xaad.v1.XaadService.Logout:input_type -> xaad.v1.LogoutRequest
+	33, // 46: xaad.v1.XaadService.AddServer:input_type -> xaad.v1.AddServerRequest
+	35, // 47: xaad.v1.XaadService.RemoveServer:input_type -> xaad.v1.RemoveServerRequest
+	37, // 48: xaad.v1.XaadService.ListServers:input_type -> xaad.v1.ListServersRequest
+	12, // 49: xaad.v1.XaadService.SignProof:input_type -> xaad.v1.SignProofRequest
+	11, // 50: xaad.v1.XaadService.GetToken:output_type -> xaad.v1.GetTokenResponse
+	15, // 51: xaad.v1.XaadService.GetAssertion:output_type -> xaad.v1.GetAssertionResponse
+	17, // 52: xaad.v1.XaadService.WatchTokens:output_type -> xaad.v1.WatchTokensResponse
+	19, // 53: xaad.v1.XaadService.Status:output_type -> xaad.v1.StatusResponse
+	26, // 54: xaad.v1.XaadService.Login:output_type -> xaad.v1.LoginResponse
+	32, // 55: xaad.v1.XaadService.Logout:output_type -> xaad.v1.LogoutResponse
+	34, // 56: xaad.v1.XaadService.AddServer:output_type -> xaad.v1.AddServerResponse
+	36, // 57: xaad.v1.XaadService.RemoveServer:output_type -> xaad.v1.RemoveServerResponse
+	38, // 58: xaad.v1.XaadService.ListServers:output_type -> xaad.v1.ListServersResponse
+	13, // 59: xaad.v1.XaadService.SignProof:output_type -> xaad.v1.SignProofResponse
+	50, // [50:60] is the sub-list for method output_type
+	40, // [40:50] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_xaad_v1_xaad_proto_init() }
@@ -3374,11 +3465,11 @@ func file_xaad_v1_xaad_proto_init() {
 	if File_xaad_v1_xaad_proto != nil {
 		return
 	}
-	file_xaad_v1_xaad_proto_msgTypes[5].OneofWrappers = []any{
+	file_xaad_v1_xaad_proto_msgTypes[6].OneofWrappers = []any{
 		(*GetAssertionRequest_Resource)(nil),
 		(*GetAssertionRequest_Audience)(nil),
 	}
-	file_xaad_v1_xaad_proto_msgTypes[17].OneofWrappers = []any{
+	file_xaad_v1_xaad_proto_msgTypes[18].OneofWrappers = []any{
 		(*LoginResponse_OpenUrl)(nil),
 		(*LoginResponse_DeviceCode)(nil),
 		(*LoginResponse_Progress)(nil),
@@ -3390,7 +3481,7 @@ func file_xaad_v1_xaad_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xaad_v1_xaad_proto_rawDesc), len(file_xaad_v1_xaad_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
