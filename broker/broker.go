@@ -68,6 +68,8 @@ type Broker struct {
 	subs       map[*Subscription]struct{}
 	idpMeta    *discovery.AuthServer
 	idpFetched time.Time
+	// prompt is what browser sign-ins learnt the IdP needs (consent.go).
+	prompt *promptRecord
 }
 
 // server is the in-memory state of one MCP server.

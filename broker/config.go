@@ -30,6 +30,11 @@ type IdPConfig struct {
 	Auth grant.ClientAuth
 	// Scopes are requested at sign-in besides openid and offline_access.
 	Scopes []string
+	// Prompt is sent on every browser sign-in (OIDC Core §3.1.2.1), for
+	// example "consent" for an IdP that grants offline_access only then
+	// (OIDC Core §11); empty sends none, unless the IdP showed it needs
+	// consent (consent.go).
+	Prompt string
 }
 
 // ServerConfig is an MCP server known from configuration.

@@ -81,6 +81,7 @@ func (b *Broker) load() error {
 	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.prompt = loadPrompt(ids[promptKey], b.cfg.IdP.Issuer)
 	if raw, ok := ids[identityKey]; ok {
 		var r identityRecord
 		if err := json.Unmarshal(raw, &r); err != nil || r.V != recordVersion {

@@ -55,6 +55,9 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 	if issuerChanged || b.cfg.IdP.TokenEndpoint != cfg.IdP.TokenEndpoint {
 		b.idpMeta, b.idpFetched = nil, time.Time{}
 	}
+	if issuerChanged {
+		b.prompt = nil // what sign-ins learnt of the old IdP
+	}
 	// Only the swappable fields are written: the others are read without
 	// the lock elsewhere.
 	b.cfg.IdP, b.cfg.AuthServers, b.cfg.DefaultClient = cfg.IdP, cfg.AuthServers, cfg.DefaultClient

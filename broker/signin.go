@@ -102,7 +102,9 @@ func (b *Broker) Identity() IdentityInfo {
 func (b *Broker) identityInfoLocked() IdentityInfo {
 	r := b.ident
 	if r == nil {
-		return IdentityInfo{State: SignedOut, Issuer: b.cfg.IdP.Issuer}
+		info := IdentityInfo{State: SignedOut, Issuer: b.cfg.IdP.Issuer}
+		info.NextPrompt, info.NextPromptReason = b.prompt.next()
+		return info
 	}
 	info := IdentityInfo{
 		State: SignedIn, Issuer: r.Issuer, Subject: r.Subject, ExpiresAt: r.ExpiresAt,
@@ -112,6 +114,7 @@ func (b *Broker) identityInfoLocked() IdentityInfo {
 	if r.key != nil {
 		info.DPoPThumbprint, info.DPoPAlgorithm = r.key.Thumbprint(), string(r.key.Algorithm())
 	}
+	info.NextPrompt, info.NextPromptReason = b.prompt.next()
 	switch {
 	case r.NeedsLogin != "":
 		info.State, info.Reason = NeedsLogin, r.NeedsLogin

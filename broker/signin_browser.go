@@ -51,12 +51,17 @@ func (b *Broker) LoginBrowser(ctx context.Context, opts LoginOptions) (IdentityI
 	finish := func(ctx context.Context, cb signin.Callback) (signin.Person, error) {
 		var ferr error
 		info, ferr = b.finishBrowser(ctx, cb)
+		if ferr == nil {
+			b.learnPrompt(meta, cb.Prompt, info.HasRefreshToken)
+			info = b.Identity()
+		}
 		return signin.Person{Subject: info.Subject, Issuer: info.Issuer}, ferr
 	}
 	err = signin.Browser{
 		AuthorizationEndpoint: meta.AuthorizationEndpoint, Issuer: idp.Issuer, ClientID: idp.Auth.ClientID,
 		Scopes: signin.Scopes(idp.Scopes, opts.ExtraScopes), MaxAge: step.MaxAge, ACRValues: step.ACRValues,
-		Clock: b.clock, Timeout: loginTimeout, Emit: opts.Emit, Log: b.log,
+		Prompt: b.browserPrompt(idp.Prompt),
+		Clock:  b.clock, Timeout: loginTimeout, Emit: opts.Emit, Log: b.log,
 	}.Run(ctx, finish)
 	if err != nil {
 		return IdentityInfo{}, signInError(err)

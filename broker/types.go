@@ -118,6 +118,10 @@ type IdentityInfo struct {
 	// (RFC 7638 thumbprint, JWS algorithm); never the key itself.
 	DPoPThumbprint string
 	DPoPAlgorithm  string
+	// NextPrompt is the prompt the next browser sign-in sends besides the
+	// configured one ("consent" or ""), and NextPromptReason why.
+	NextPrompt       string
+	NextPromptReason string
 }
 
 // Origin tells where a server entry comes from.

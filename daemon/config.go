@@ -64,6 +64,9 @@ type IdPSection struct {
 	ClientSection
 	Scopes      []string `toml:"scopes"`
 	IDTokenFile string   `toml:"id_token_file"`
+	// Prompt is sent on every browser sign-in, e.g. "consent" (OIDC Core
+	// §3.1.2.1).
+	Prompt string `toml:"prompt"`
 }
 
 // AuthServerSection is the client's registration at one MCP authorization server.

@@ -35,7 +35,7 @@ func (fc *FileConfig) BrokerConfig() (broker.Config, error) {
 	if err != nil {
 		return bc, fmt.Errorf("idp client: %w", err)
 	}
-	bc.IdP = broker.IdPConfig{Issuer: fc.IdP.Issuer, TokenEndpoint: fc.IdP.TokenEndpoint, Auth: idpAuth, Scopes: fc.IdP.Scopes}
+	bc.IdP = broker.IdPConfig{Issuer: fc.IdP.Issuer, TokenEndpoint: fc.IdP.TokenEndpoint, Auth: idpAuth, Scopes: fc.IdP.Scopes, Prompt: fc.IdP.Prompt}
 	bc.AuthServers = map[string]grant.ClientAuth{}
 	bc.AuthServerDPoP = map[string]broker.DPoPPolicy{}
 	for _, as := range fc.AuthServers {

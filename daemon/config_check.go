@@ -40,6 +40,7 @@ func (fc *FileConfig) validate() Problems {
 		fc.IdP.AuthMethod = "client_secret_basic"
 	}
 	p = append(p, fc.IdP.ClientSection.validate("idp")...)
+	p = append(p, checkPrompt(fc.IdP.Prompt)...)
 	p = append(p, fc.validateAuthServers()...)
 	if fc.DefaultClient != nil {
 		if fc.DefaultClient.AuthMethod == "" {
@@ -209,4 +210,19 @@ func checkIssuer(raw string) error {
 		return fmt.Errorf("%v: remove the query; an issuer is the scheme, host and path only", err)
 	}
 	return nil
+}
+
+// promptValues are the OIDC Core §3.1.2.1 prompt values a browser sign-in
+// can send; "none" asks the IdP to show no page, which an interactive
+// sign-in cannot work with.
+var promptValues = []string{"login", "consent", "select_account"}
+
+func checkPrompt(prompt string) Problems {
+	var p Problems
+	for _, v := range strings.Fields(prompt) {
+		if !slices.Contains(promptValues, v) {
+			p = append(p, fmt.Sprintf("idp.prompt %q: want space-separated values of %s (\"none\" would show no sign-in page)", v, strings.Join(promptValues, ", ")))
+		}
+	}
+	return p
 }

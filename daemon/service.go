@@ -163,7 +163,8 @@ func identityProto(i broker.IdentityInfo) *xaadv1.Identity {
 		broker.Refreshing: xaadv1.IdentityState_IDENTITY_STATE_REFRESHING,
 	}[i.State]
 	p := &xaadv1.Identity{Issuer: i.Issuer, Subject: i.Subject, State: st, HasRefreshToken: i.HasRefreshToken, LoginHintReason: i.Reason,
-		MaxAge: i.MaxAge, AcrValues: i.ACRValues, DpopJkt: i.DPoPThumbprint, DpopAlgorithm: i.DPoPAlgorithm}
+		MaxAge: i.MaxAge, AcrValues: i.ACRValues, DpopJkt: i.DPoPThumbprint, DpopAlgorithm: i.DPoPAlgorithm,
+		NextLoginPrompt: i.NextPrompt, NextLoginPromptReason: i.NextPromptReason}
 	if !i.ExpiresAt.IsZero() {
 		p.IdTokenExpiresAt = timestamppb.New(i.ExpiresAt)
 	}

@@ -39,6 +39,9 @@ type AuthServer struct {
 	// proof algorithms the server accepts; empty when it does not
 	// advertise DPoP.
 	DPoPAlgs []string
+	// PromptValues is prompt_values_supported, the prompt values the IdP
+	// honours (Initiating User Registration via OpenID Connect 1.0 §4).
+	PromptValues []string
 }
 
 type asDoc struct {
@@ -53,6 +56,7 @@ type asDoc struct {
 	DeviceAuthorizationEndpoint       string   `json:"device_authorization_endpoint"`
 	SubjectTokenTypesSupported        []string `json:"subject_token_types_supported"`
 	DPoPSigningAlgValuesSupported     []string `json:"dpop_signing_alg_values_supported"`
+	PromptValuesSupported             []string `json:"prompt_values_supported"`
 }
 
 // AuthServer discovers the metadata of the authorization server issuer,
@@ -153,6 +157,7 @@ func validateAS(doc asDoc, issuer, metadataURL string, needJWTBearer bool) (*Aut
 		DeviceAuthorizationEndpoint: doc.DeviceAuthorizationEndpoint,
 		SubjectTokenTypes:           doc.SubjectTokenTypesSupported,
 		DPoPAlgs:                    doc.DPoPSigningAlgValuesSupported,
+		PromptValues:                doc.PromptValuesSupported,
 	}, nil
 }
 

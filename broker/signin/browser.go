@@ -26,6 +26,9 @@ type Browser struct {
 	// MaxAge and ACRValues are a step-up the IdP demanded (RFC 9470 §3);
 	// empty for none.
 	MaxAge, ACRValues string
+	// Prompt is the prompt parameter (OIDC Core §3.1.2.1: space-separated
+	// values such as consent); empty sends none.
+	Prompt string
 	// Clock runs the Timeout; nil means the system clock.
 	Clock clock.Clock
 	// Timeout bounds the whole sign-in, so a person who walked away cannot
@@ -49,6 +52,8 @@ type Callback struct {
 	Nonce string
 	// MaxAge is the max_age sent; the ID token's auth_time must honour it.
 	MaxAge string
+	// Prompt is the prompt sent.
+	Prompt string
 }
 
 // Person names whom a sign-in signed in, for the result page.
@@ -72,6 +77,7 @@ func (b Browser) Run(ctx context.Context, finish Finish) error {
 		return &Error{Kind: Listener, Msg: "cannot open the loopback listener for the sign-in redirect", Err: err}
 	}
 	req := newAuthRequest("http://"+ln.Addr().String()+"/callback", b.MaxAge, b.ACRValues)
+	req.prompt = b.Prompt
 	authURL, err := req.url(b.AuthorizationEndpoint, b.ClientID, b.Scopes)
 	if err != nil {
 		ln.Close()
@@ -100,7 +106,7 @@ func complete(ctx context.Context, res callbackResult, req authRequest, finish F
 	if res.err != nil {
 		return Person{}, res.err
 	}
-	return finish(ctx, Callback{Code: res.code, RedirectURI: req.redirectURI, Verifier: req.verifier, Nonce: req.nonce, MaxAge: req.maxAge})
+	return finish(ctx, Callback{Code: res.code, RedirectURI: req.redirectURI, Verifier: req.verifier, Nonce: req.nonce, MaxAge: req.maxAge, Prompt: req.prompt})
 }
 
 // serve runs the callback server on ln until the returned stop, which

@@ -27,7 +27,7 @@ func Scopes(configured, extra []string) []string {
 // authRequest is one authorization request's secrets and step-up.
 type authRequest struct {
 	redirectURI, state, nonce, verifier string
-	maxAge, acr                         string
+	maxAge, acr, prompt                 string
 }
 
 // newAuthRequest draws fresh state, nonce and PKCE verifier: 32 random
@@ -61,6 +61,9 @@ func (r authRequest) url(endpoint, clientID string, scopes []string) (string, er
 	}
 	if r.acr != "" {
 		q.Set("acr_values", r.acr)
+	}
+	if r.prompt != "" {
+		q.Set("prompt", r.prompt)
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -97,7 +98,7 @@ func (p *IdP) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	now := p.tb.Now()
 	code := &authCode{
 		clientID: params["client_id"], redirectURI: params["redirect_uri"], challenge: params["code_challenge"],
-		nonce: params["nonce"], scope: params["scope"], authTime: now, acr: params["acr_values"], expires: now.Add(codeLifetime),
+		nonce: params["nonce"], scope: p.signInScope(params), authTime: now, acr: params["acr_values"], expires: now.Add(codeLifetime),
 	}
 	id := randomID()
 	p.si.mu.Lock()
@@ -156,4 +157,25 @@ func (p *IdP) codeGrant(c Client, form map[string]string) (map[string]any, *oaut
 		p.count(func(s *SignInCounters) { s.CodeGrants++ })
 	}
 	return resp, e
+}
+
+// signInScope is the scope an authorization request is granted. OIDC Core
+// §11: "When offline access is requested, a prompt parameter value of
+// consent MUST be used unless other conditions for processing the request
+// permitting offline access to the requested resources are in place." With
+// OfflineAccessNeedsConsent the testbed is an OP with no such other
+// conditions: without prompt=consent it drops offline_access, and the
+// sign-in gets no refresh token.
+func (p *IdP) signInScope(params map[string]string) string {
+	scope := params["scope"]
+	if !p.signInTweaks().OfflineAccessNeedsConsent || slices.Contains(strings.Fields(params["prompt"]), "consent") {
+		return scope
+	}
+	var kept []string
+	for _, s := range strings.Fields(scope) {
+		if s != "offline_access" {
+			kept = append(kept, s)
+		}
+	}
+	return strings.Join(kept, " ")
 }

@@ -43,6 +43,10 @@ type SignInTweaks struct {
 	IDTokenExpired bool
 	// NoRefreshToken leaves refresh_token out of sign-in answers.
 	NoRefreshToken bool
+	// OfflineAccessNeedsConsent makes the IdP follow OIDC Core §11 to the
+	// letter: offline_access is ignored (so no refresh token comes) unless
+	// the authorization request had prompt=consent.
+	OfflineAccessNeedsConsent bool
 
 	// DeviceAnswers are the answers to the next device polls in order
 	// (authorization_pending, slow_down, access_denied, expired_token);
@@ -169,7 +173,9 @@ func (p *IdP) signinMetadata() map[string]any {
 		"response_types_supported":         []string{"code"},
 		"code_challenge_methods_supported": []string{"S256"},
 		"scopes_supported":                 []string{"openid", "offline_access", "email", "profile"},
-		"grant_types_supported":            []string{grantTokenExchange, grantRefreshToken, grantAuthorizationCode, grantDeviceCode},
+		// Initiating User Registration via OpenID Connect §4.
+		"prompt_values_supported": []string{"none", "login", "consent", "select_account"},
+		"grant_types_supported":   []string{grantTokenExchange, grantRefreshToken, grantAuthorizationCode, grantDeviceCode},
 		// RFC 9207: the redirect carries iss.
 		"authorization_response_iss_parameter_supported": true,
 	}

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/xaad-dev/xaad/client/clienttest"
+	"github.com/xaad-dev/xaad/internal/testbed"
 	"github.com/xaad-dev/xaad/internal/testdaemon"
 	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 )
@@ -233,5 +234,35 @@ func TestHelp(t *testing.T) {
 	}
 	if code := Main(t.Context(), []string{"frobnicate"}, strings.NewReader(""), &out, &errOut); code != ExitUsage {
 		t.Errorf("unknown command: code %d, want %d", code, ExitUsage)
+	}
+}
+
+// A refusal by the IdP's or the authorization server's policy exits 4,
+// "not allowed", as the README says, with the daemon's words for it; an
+// outage there exits 5.
+func TestTokenRefusedByPolicyExits4(t *testing.T) {
+	env, err := testdaemon.Start(testdaemon.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.Close() })
+	url := env.TB.MCP.URL()
+	for _, tc := range []struct {
+		ep       testbed.Endpoint
+		fault    testbed.Fault
+		wantCode int
+		want     string
+	}{
+		{testbed.EndpointIdPToken, testbed.Fault{Error: "invalid_target", Description: "not approved"}, ExitNotAllowed, "does not allow this MCP server"},
+		{testbed.EndpointIdPToken, testbed.Fault{Error: "access_denied"}, ExitNotAllowed, "IdP"},
+		{testbed.EndpointASToken, testbed.Fault{Error: "unauthorized_client", Status: 400}, ExitNotAllowed, "authorization server"},
+		{testbed.EndpointIdPToken, testbed.Fault{Status: 503}, ExitUpstreamUnavailable, "IdP"},
+	} {
+		env.TB.SetFault(tc.ep, tc.fault)
+		r := run(t, env.Socket, "", "token", url, "--force")
+		env.TB.SetFault(tc.ep, testbed.Fault{})
+		if r.code != tc.wantCode || r.stdout != "" || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s %+v: exit %d, stdout %q, stderr %q; want exit %d and %q", tc.ep, tc.fault, r.code, r.stdout, r.stderr, tc.wantCode, tc.want)
+		}
 	}
 }

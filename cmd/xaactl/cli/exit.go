@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/xaad-dev/xaad/client"
+	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 )
 
 // Exit codes. Scripts (for example an MCP client's header helper running
@@ -14,7 +15,7 @@ const (
 	ExitError               = 1 // any other failure
 	ExitUsage               = 2 // bad command line
 	ExitLoginRequired       = 3 // the enterprise sign-in is needed: run `xaactl login`
-	ExitNotAllowed          = 4 // policy forbids this server (SERVER_NOT_ALLOWED or PEER_NOT_ALLOWED)
+	ExitNotAllowed          = 4 // a policy refuses: xaad's (SERVER_NOT_ALLOWED, PEER_NOT_ALLOWED), the IdP's or the authorization server's (IDP_DENIED, AS_DENIED)
 	ExitUpstreamUnavailable = 5 // the IdP or authorization server is unreachable and no valid token is cached
 	ExitDaemonUnreachable   = 6 // the xaad daemon is not running or not reachable
 	ExitDPoPBound           = 7 // the token is DPoP-bound: a printed token is useless, use `xaactl proxy`
@@ -25,7 +26,7 @@ const exitCodesHelp = `Exit codes:
   1  error
   2  usage error
   3  sign-in required (run: xaactl login)
-  4  server not allowed by policy
+  4  not allowed by xaad's, the IdP's or the authorization server's policy
   5  identity provider or authorization server unavailable
   6  xaad daemon not reachable
   7  the server's tokens are DPoP-bound (use: xaactl proxy URL)
@@ -60,7 +61,7 @@ func exitCode(err error) int {
 		return ExitDPoPBound
 	case client.IsLoginRequired(err):
 		return ExitLoginRequired
-	case client.IsServerNotAllowed(err), client.IsPeerNotAllowed(err):
+	case client.IsServerNotAllowed(err), client.IsPeerNotAllowed(err), refused(err):
 		return ExitNotAllowed
 	case client.IsUpstreamUnavailable(err):
 		return ExitUpstreamUnavailable
@@ -69,4 +70,12 @@ func exitCode(err error) int {
 	default:
 		return ExitError
 	}
+}
+
+// refused reports a refusal by the IdP or the authorization server: a
+// policy decision (invalid_target, access_denied, unauthorized_client, or
+// credentials it does not accept), which retrying does not change.
+func refused(err error) bool {
+	r := client.ReasonOf(err)
+	return r == xaadv1.Reason_REASON_IDP_DENIED || r == xaadv1.Reason_REASON_AS_DENIED
 }

@@ -155,5 +155,5 @@ func loginDone(id *xaadv1.Identity, now time.Time) string {
 	if !id.GetHasRefreshToken() {
 		s += " (no refresh token: sign in again before then)"
 	}
-	return s
+	return s + nextPrompt(id)
 }

@@ -19,6 +19,12 @@ import (
 // realDaemon runs a daemon against a testbed on a short socket path.
 func realDaemon(t *testing.T) (*testbed.Testbed, string) {
 	t.Helper()
+	return realDaemonWith(t, "")
+}
+
+// realDaemonWith is realDaemon with more [idp] settings (TOML lines).
+func realDaemonWith(t *testing.T, idpExtra string) (*testbed.Testbed, string) {
+	t.Helper()
 	tb, err := testbed.Start(testbed.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -34,8 +40,8 @@ func realDaemon(t *testing.T) (*testbed.Testbed, string) {
 	if err := os.WriteFile(secret, []byte(o.IdPClient.Secret), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := daemon.ParseConfig([]byte(fmt.Sprintf("[daemon]\nkey_provider = \"file\"\nkey_file = %q\n[idp]\nissuer = %q\nclient_id = %q\nclient_secret_file = %q\n",
-		filepath.Join(dir, "data.key"), tb.IdP.Issuer(), o.IdPClient.ID, secret)))
+	cfg, err := daemon.ParseConfig([]byte(fmt.Sprintf("[daemon]\nkey_provider = \"file\"\nkey_file = %q\n[idp]\nissuer = %q\nclient_id = %q\nclient_secret_file = %q\n%s\n",
+		filepath.Join(dir, "data.key"), tb.IdP.Issuer(), o.IdPClient.ID, secret, idpExtra)))
 	if err != nil {
 		t.Fatal(err)
 	}

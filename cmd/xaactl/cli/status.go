@@ -109,7 +109,7 @@ func identityLine(id *xaadv1.Identity, now time.Time) string {
 		if !id.GetHasRefreshToken() {
 			s += " (no refresh token: sign in again before then)"
 		}
-		return s
+		return s + nextPrompt(id)
 	case xaadv1.IdentityState_IDENTITY_STATE_NEEDS_LOGIN:
 		s := who + ", needs login"
 		if r := id.GetLoginHintReason(); r != "" {
@@ -117,8 +117,17 @@ func identityLine(id *xaadv1.Identity, now time.Time) string {
 		}
 		return s + `; run "xaactl login"`
 	default:
-		return `signed out; run "xaactl login"`
+		return `signed out; run "xaactl login"` + nextPrompt(id)
 	}
+}
+
+// nextPrompt says what the next browser sign-in asks of the IdP besides
+// the configured prompt, and why; "" when nothing.
+func nextPrompt(id *xaadv1.Identity) string {
+	if id.GetNextLoginPrompt() == "" {
+		return ""
+	}
+	return fmt.Sprintf(". The next browser sign-in sends prompt=%s: %s", id.GetNextLoginPrompt(), id.GetNextLoginPromptReason())
 }
 
 // serverTable writes one aligned row per server.

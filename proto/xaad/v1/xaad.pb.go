@@ -1608,8 +1608,14 @@ type Identity struct {
 	// daemon. Empty when signed out.
 	DpopJkt       string `protobuf:"bytes,9,opt,name=dpop_jkt,json=dpopJkt,proto3" json:"dpop_jkt,omitempty"`
 	DpopAlgorithm string `protobuf:"bytes,10,opt,name=dpop_algorithm,json=dpopAlgorithm,proto3" json:"dpop_algorithm,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// A prompt value the next browser sign-in adds to the configured
+	// [idp] prompt (OIDC Core §3.1.2.1), and why, safe to show a person:
+	// "consent" after a sign-in got no refresh token from an IdP that
+	// supports prompt=consent (OIDC Core §11). Empty when none.
+	NextLoginPrompt       string `protobuf:"bytes,11,opt,name=next_login_prompt,json=nextLoginPrompt,proto3" json:"next_login_prompt,omitempty"`
+	NextLoginPromptReason string `protobuf:"bytes,12,opt,name=next_login_prompt_reason,json=nextLoginPromptReason,proto3" json:"next_login_prompt_reason,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Identity) Reset() {
@@ -1708,6 +1714,20 @@ func (x *Identity) GetDpopJkt() string {
 func (x *Identity) GetDpopAlgorithm() string {
 	if x != nil {
 		return x.DpopAlgorithm
+	}
+	return ""
+}
+
+func (x *Identity) GetNextLoginPrompt() string {
+	if x != nil {
+		return x.NextLoginPrompt
+	}
+	return ""
+}
+
+func (x *Identity) GetNextLoginPromptReason() string {
+	if x != nil {
+		return x.NextLoginPromptReason
 	}
 	return ""
 }
@@ -3148,7 +3168,7 @@ const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"started_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12\x1a\n" +
 	"\bwarnings\x18\x05 \x03(\tR\bwarnings\x12'\n" +
 	"\x0fservers_omitted\x18\x06 \x01(\rR\x0eserversOmitted\x125\n" +
-	"\tupstreams\x18\a \x03(\v2\x17.xaad.v1.UpstreamStatusR\tupstreams\"\x87\x03\n" +
+	"\tupstreams\x18\a \x03(\v2\x17.xaad.v1.UpstreamStatusR\tupstreams\"\xec\x03\n" +
 	"\bIdentity\x12\x16\n" +
 	"\x06issuer\x18\x01 \x01(\tR\x06issuer\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x12I\n" +
@@ -3161,7 +3181,9 @@ const file_xaad_v1_xaad_proto_rawDesc = "" +
 	"acr_values\x18\b \x01(\tR\tacrValues\x12\x19\n" +
 	"\bdpop_jkt\x18\t \x01(\tR\adpopJkt\x12%\n" +
 	"\x0edpop_algorithm\x18\n" +
-	" \x01(\tR\rdpopAlgorithm\"\xcf\x05\n" +
+	" \x01(\tR\rdpopAlgorithm\x12*\n" +
+	"\x11next_login_prompt\x18\v \x01(\tR\x0fnextLoginPrompt\x127\n" +
+	"\x18next_login_prompt_reason\x18\f \x01(\tR\x15nextLoginPromptReason\"\xcf\x05\n" +
 	"\fServerStatus\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1a\n" +
 	"\bresource\x18\x02 \x01(\tR\bresource\x121\n" +
