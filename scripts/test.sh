@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test.sh is the project's one test command: formatting, vet, staticcheck,
 # the generated-code check, every Go test with the race detector, the
-# TypeScript SDK client test of xaactl proxy, DPoP proofs against
-# oidc-provider, the official MCP conformance scenario and the .deb/.rpm
+# TypeScript SDK client test of xaactl proxy, Claude Code, Codex and the MCP
+# Inspector with the snippets of docs/clients.md, DPoP proofs against
+# oidc-provider, the official MCP conformance scenarios and the .deb/.rpm
 # checks. It installs what it needs when missing: Debian packages when run
 # as root, Go tools and npm packages into .cache/.
 # It ends with the list of every skipped test or check and why, and the
@@ -129,6 +130,9 @@ fi
 if [ "$quick" -eq 0 ]; then
 	step "TypeScript SDK client through xaactl proxy"
 	scripts/ts-client-test.sh
+
+	step "Claude Code, Codex and the MCP Inspector with the snippets of docs/clients.md"
+	scripts/clients-test.sh
 
 	step "DPoP proofs checked by an independent verifier (oidc-provider)"
 	scripts/dpop-interop.sh
