@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/xaad-dev/xaad/broker"
 	"github.com/xaad-dev/xaad/internal/testbed"
@@ -81,5 +82,28 @@ func TestForcedRefreshRereadsMetadata(t *testing.T) {
 	}
 	if n := foreign.Load(); n != 0 {
 		t.Errorf("%d requests to a metadata URL on another origin than the server", n)
+	}
+}
+
+// Signed out, a server without OAuth is reported as such (the caller may
+// reach it without a token), and is not polled in the background: no
+// retry could get a token before a sign-in.
+func TestUnprotectedServerSignedOut(t *testing.T) {
+	bd, clk := schedBed(t, bedOpts{noSignIn: true})
+	open := bd.tb.MCP.OpenURL()
+	_, err := bd.token(t, broker.TokenRequest{ServerURL: open})
+	if broker.ReasonOf(err) != broker.ReasonDiscoveryFailed {
+		t.Fatalf("err = %v, want DISCOVERY_FAILED", err)
+	}
+	probes := bd.tb.Counters().Requests[testbed.EndpointOpenMCP]
+	for range 10 {
+		clk.Advance(10 * time.Minute)
+		bd.b.TickForTest(t.Context())
+	}
+	if n := bd.tb.Counters().Requests[testbed.EndpointOpenMCP] - probes; n != 0 {
+		t.Errorf("%d discovery probes of the open server in 100 minutes signed out, want none", n)
+	}
+	if _, err := bd.token(t, broker.TokenRequest{}); broker.ReasonOf(err) != broker.ReasonLoginRequired {
+		t.Errorf("the protected server signed out: %v, want LOGIN_REQUIRED", err)
 	}
 }

@@ -12,6 +12,10 @@ import (
 // its discovery failure is the truer answer. For any other server, or when
 // discovery itself cannot answer now, the sign-in is what is missing.
 // Discovery runs at most once per discovery TTL, as for a signed-in request.
+// The answer is permanent, as the sign-in error it stands for: signed out,
+// no background retry can get a token, and one would only poll the server's
+// well-known URLs; a sign-in, a new configuration or a forced request tries
+// again.
 func (b *Broker) loginOrUnprotected(ctx context.Context, srv *server, loginErr error) error {
 	var be *Error
 	if !errors.As(loginErr, &be) || be.Reason != ReasonLoginRequired {
@@ -19,7 +23,9 @@ func (b *Broker) loginOrUnprotected(ctx context.Context, srv *server, loginErr e
 	}
 	_, err := b.metadata(ctx, srv, false)
 	if errors.As(err, &be) && be.Reason == ReasonDiscoveryFailed {
-		return err
+		unprotected := *be
+		unprotected.Permanent = true
+		return &unprotected
 	}
 	return loginErr
 }
