@@ -34,6 +34,7 @@ client_secret_file = "` + sec + `"
 [default_client]
 client_id = "any"
 client_secret_file = "` + sec + `"
+any_issuer = true
 rate_burst = 1
 `))
 	if err != nil {
