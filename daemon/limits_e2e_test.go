@@ -104,6 +104,14 @@ func TestLimitsRequestShapes(t *testing.T) {
 			_, err := raw.GetToken(ctx, &xaadv1.GetTokenRequest{Resource: e.tb.MCP.URL(), Dpop: &xaadv1.DPoPRequest{Method: "POST", Url: e.tb.MCP.URL(), Nonce: strings.Repeat("n", 2000)}})
 			return err
 		}, "dpop.nonce is 2000 bytes; xaad accepts at most 1024"},
+		{"a 401 challenge with a 5020-byte resource_metadata", func() error {
+			_, err := raw.GetToken(ctx, &xaadv1.GetTokenRequest{Resource: e.tb.MCP.URL(), ForceRefresh: true, Challenge: &xaadv1.ResourceChallenge{ResourceMetadata: long}})
+			return err
+		}, "challenge.resource_metadata is 5020 bytes; xaad accepts at most 4096"},
+		{"a 401 challenge with a 300-byte error", func() error {
+			_, err := raw.GetToken(ctx, &xaadv1.GetTokenRequest{Resource: e.tb.MCP.URL(), ForceRefresh: true, Challenge: &xaadv1.ResourceChallenge{Error: strings.Repeat("e", 300)}})
+			return err
+		}, "challenge.error is 300 bytes; xaad accepts at most 256"},
 		{"SignProof with a 5020-byte URL", func() error {
 			_, err := raw.SignProof(ctx, &xaadv1.SignProofRequest{Resource: e.tb.MCP.URL(), AccessToken: "t", Request: &xaadv1.DPoPRequest{Method: "POST", Url: long}})
 			return err

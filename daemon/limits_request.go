@@ -15,7 +15,8 @@ import (
 func checkShape(req any) error {
 	switch r := req.(type) {
 	case *xaadv1.GetTokenRequest:
-		return firstErr(checkURLLen("resource", r.GetResource()), checkScopes("scopes", r.GetScopes()), checkDPoPRequest("dpop", r.GetDpop()))
+		return firstErr(checkURLLen("resource", r.GetResource()), checkScopes("scopes", r.GetScopes()), checkDPoPRequest("dpop", r.GetDpop()),
+			checkChallenge("challenge", r.GetChallenge()))
 	case *xaadv1.SignProofRequest:
 		return firstErr(checkURLLen("resource", r.GetResource()), checkLen("access_token", r.GetAccessToken(), maxAccessTokenBytes),
 			checkDPoPRequest("request", r.GetRequest()))
