@@ -22,10 +22,15 @@ import (
 // applies before dialing; RFC 5891 §5) and then lowercased. Unicode case
 // folding is never applied: "σ.example" and "ς.example" fold together but
 // are different names in IDNA 2008 and resolve apart. ok is false for an
-// empty host, invalid UTF-8, or a name IDNA refuses; such a host has no
+// empty host, invalid UTF-8, a stray bracket, or a name IDNA refuses; such a host has no
 // origin and matches nothing.
 func Host(host string) (string, bool) {
 	if host == "" || !utf8.ValidString(host) {
+		return "", false
+	}
+	// url.URL.Hostname strips one bracket pair around an IPv6 literal; a
+	// bracket left over ("127.0.0.1]") is a host no dialer can reach.
+	if strings.ContainsAny(host, "[]") {
 		return "", false
 	}
 	if isASCII(host) {

@@ -38,6 +38,8 @@ func TestSame(t *testing.T) {
 		{"https://mcp.example:99999/", "https://mcp.example:99999/", false},
 		{"https://\xff.example/", "https://\xff.example/", false},
 		{"https://a\u200db.example/", "https://a\u200db.example/", false},
+		// url.Parse keeps a stray bracket in the host; nothing dials it.
+		{"http://127.0.0.1]/", "http://127.0.0.1]/", false},
 	}
 	for _, tt := range tests {
 		a, b := mustParse(t, tt.a), mustParse(t, tt.b)

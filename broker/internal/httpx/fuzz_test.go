@@ -43,7 +43,7 @@ func FuzzCheckURL(f *testing.F) {
 	for _, s := range []string{
 		"https://mcp.example/mcp", "http://127.0.0.1:8080/mcp", "http://localhost./mcp", "http://127.0.0.0./",
 		"http://[::ffff:127.0.0.1]/", "http://localhoſt/", "https://σ.example/", "https://u:p@h/#f", "http://[::1%25lo]:1/",
-		"https://\xff/", "HTTP://LOCALHOST:0/", "http://127.1/", "http://0x7f.0.0.1/",
+		"https://\xff/", "HTTP://LOCALHOST:0/", "http://127.1/", "http://0x7f.0.0.1/", "http://127.0.0.0]/", "http://[127.0.0.1/",
 	} {
 		f.Add(s)
 	}

@@ -84,7 +84,9 @@ func redactUser(u *url.URL) string {
 // name that the resolver sends to DNS ("localhost.", even "127.0.0.1."),
 // and only ASCII case counts, so neither earns the http exception.
 func IsLoopbackHost(host string) bool {
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
 	if len(host) == len("localhost") && asciiEqualFold(host, "localhost") {
 		return true
 	}
