@@ -9,12 +9,14 @@ import (
 // The broker is the protocol engine and nothing else: the API, the RPC
 // framework and the storage engine plug in from outside (docs/architecture.md §2,
 // "Packages and dependency directions"). Of the internal packages
-// outside broker/ only two leaves are allowed: internal/clock, the one
-// source of time, and internal/origin, the one origin rule, which the
-// client package shares.
+// outside broker/ only three leaves are allowed: internal/clock, the one
+// source of time, and internal/origin and internal/wwwauth, the one
+// origin rule and the one WWW-Authenticate parser, which the client
+// package shares.
 var allowedInternal = map[string]bool{
-	"github.com/xaad-dev/xaad/internal/clock":  true,
-	"github.com/xaad-dev/xaad/internal/origin": true,
+	"github.com/xaad-dev/xaad/internal/clock":   true,
+	"github.com/xaad-dev/xaad/internal/origin":  true,
+	"github.com/xaad-dev/xaad/internal/wwwauth": true,
 }
 
 func TestBrokerDeps(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/xaad-dev/xaad/internal/httpreplay"
+	"github.com/xaad-dev/xaad/internal/wwwauth"
 )
 
 // DPoP in [Transport]: a DPoP-bound token (RFC 9449 §7) goes out as
@@ -138,12 +139,12 @@ func responseNonce(h http.Header) (string, bool) {
 // challenge with error="use_dpop_nonce" (RFC 9449 §9). A header that does
 // not follow RFC 9110 §11.6.1 holds none.
 func useDPoPNonce(lines []string) bool {
-	chs, err := parseChallenges(lines)
-	if err != nil {
+	chs, ok := wwwauth.ParseAll(lines)
+	if !ok {
 		return false
 	}
 	for _, ch := range chs {
-		if ch.scheme == "dpop" && ch.params["error"] == "use_dpop_nonce" {
+		if ch.Scheme == "dpop" && ch.Params["error"] == "use_dpop_nonce" {
 			return true
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/xaad-dev/xaad/broker/internal/httpx"
-	"github.com/xaad-dev/xaad/broker/internal/wwwauth"
+	"github.com/xaad-dev/xaad/internal/wwwauth"
 )
 
 // ProbeProtocolVersion is the MCP protocol version the unauthenticated

@@ -10,7 +10,7 @@
 // The MCP go-sdk's oauthex package was evaluated for this job and is not
 // used. Its WWW-Authenticate parser is lenient (a repeated parameter wins
 // silently, an escaped backslash before a closing quote hides the comma
-// after it), so broker/internal/wwwauth follows RFC 9110's grammar
+// after it), so internal/wwwauth follows RFC 9110's grammar
 // instead. Its metadata fetchers refuse private addresses (enterprise MCP
 // servers live on intranets), require PKCE support from every AS (a
 // jwt-bearer-only AS has none), and compare issuers after normalisation

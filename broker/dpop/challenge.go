@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/xaad-dev/xaad/broker/internal/strictjson"
-	"github.com/xaad-dev/xaad/broker/internal/wwwauth"
+	"github.com/xaad-dev/xaad/internal/wwwauth"
 )
 
 // ErrorUseNonce is the error code with which a server asks for a proof
@@ -48,7 +48,7 @@ func ResourceNonceChallenge(status int, h http.Header) (string, bool) {
 
 // hasDPoPError reports whether any WWW-Authenticate challenge is a DPoP
 // challenge with the given error. The header is parsed by RFC 9110's
-// grammar (broker/internal/wwwauth), each line on its own, so one malformed
+// grammar (internal/wwwauth), each line on its own, so one malformed
 // challenge does not hide a valid one in another line, and a challenge
 // that repeats a parameter counts for nothing.
 func hasDPoPError(h http.Header, code string) bool {

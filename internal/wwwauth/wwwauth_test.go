@@ -45,6 +45,58 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestParseAll: one list, all or nothing, within MaxHeader.
+func TestParseAll(t *testing.T) {
+	p := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		in   []string
+		want []Challenge
+		bad  bool
+	}{
+		{in: []string{`Bearer error="insufficient_scope", scope="a b"`},
+			want: []Challenge{{Scheme: "bearer", Params: p("error", "insufficient_scope", "scope", "a b")}}},
+		// RFC 9110 §11.6.1's example: two challenges in one field.
+		{in: []string{`Newauth realm="apps", type=1, title="Login to \"apps\"", Basic realm="simple"`},
+			want: []Challenge{
+				{Scheme: "newauth", Params: p("realm", "apps", "type", "1", "title", `Login to "apps"`)},
+				{Scheme: "basic", Params: p("realm", "simple")},
+			}},
+		{in: []string{`Bearer, Basic realm=x`}, want: []Challenge{{Scheme: "bearer"}, {Scheme: "basic", Params: p("realm", "x")}}},
+		{in: []string{`Negotiate abc+/==, Bearer`}, want: []Challenge{{Scheme: "negotiate", Token68: "abc+/=="}, {Scheme: "bearer"}}},
+		{in: []string{`BEARER Scope = "x" ,, `}, want: []Challenge{{Scheme: "bearer", Params: p("scope", "x")}}},
+		{in: []string{`Bearer scope="a, b", error=invalid_token`}, want: []Challenge{{Scheme: "bearer", Params: p("scope", "a, b", "error", "invalid_token")}}},
+		{in: []string{`Basic realm="x"`, `DPoP algs="ES256"`}, want: []Challenge{{Scheme: "basic", Params: p("realm", "x")}, {Scheme: "dpop", Params: p("algs", "ES256")}}},
+		{in: []string{`Bearer error="a", error="b"`}, bad: true},
+		{in: []string{`Bearer scope="unterminated`}, bad: true},
+		{in: []string{`Bearer scope="bad \` + "\x01" + `"`}, bad: true},
+		{in: []string{`"Bearer"`}, bad: true},
+		{in: []string{`Bearer a!b`}, bad: true},
+		{in: []string{"Bearer\trealm=x"}, bad: true},
+		{in: []string{`Bearer realm=x y`}, bad: true},
+		{in: []string{`Bearer =x`}, bad: true},
+		{in: []string{`DPoP algs="ES256"`, `Bearer realm="unterminated`}, bad: true},
+		{in: []string{`Bearer realm="` + strings.Repeat("r", MaxHeader) + `"`}, bad: true},
+	}
+	for _, tt := range tests {
+		got, ok := ParseAll(tt.in)
+		if tt.bad {
+			if ok {
+				t.Errorf("%q: parsed as %+v, want it refused", tt.in, got)
+			}
+			continue
+		}
+		if !ok || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%q:\n got %+v (%v)\nwant %+v", tt.in, got, ok, tt.want)
+		}
+	}
+}
+
 // format writes challenges back in a canonical form: every parameter as a
 // quoted-string, in name order. Parse(format(cs)) must give cs again.
 func format(cs []Challenge) string {

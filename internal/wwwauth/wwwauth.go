@@ -30,7 +30,8 @@ type Challenge struct {
 
 // Parse parses the field lines of a WWW-Authenticate header, in order.
 // Each line is parsed on its own, so one malformed line does not hide the
-// challenges of another.
+// challenges of another: discovery takes what hints it can (see ParseAll
+// for the all-or-nothing form).
 func Parse(lines []string) []Challenge {
 	var out []Challenge
 	for _, l := range lines {
@@ -39,6 +40,31 @@ func Parse(lines []string) []Challenge {
 		}
 	}
 	return out
+}
+
+// MaxHeader bounds what ParseAll reads; a real WWW-Authenticate header is
+// a few hundred bytes.
+const MaxHeader = 16 << 10
+
+// ParseAll parses the field lines of a WWW-Authenticate header as one
+// list, all or nothing: ok is false if any line breaks the grammar or the
+// lines together exceed MaxHeader. A client acting on a challenge uses it,
+// because guessing where a broken challenge ends could attribute its
+// parameters to the next one.
+func ParseAll(lines []string) (_ []Challenge, ok bool) {
+	var out []Challenge
+	total := 0
+	for _, l := range lines {
+		if total += len(l); total > MaxHeader {
+			return nil, false
+		}
+		chs, ok := parseLine(l)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, chs...)
+	}
+	return out, true
 }
 
 type parser struct {
