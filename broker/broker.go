@@ -91,7 +91,11 @@ type server struct {
 	retired []*Token
 	// removed is set when the server is forgotten, so a refresh in flight
 	// does not bring its token back.
-	removed   bool
+	removed bool
+	// scopeGen counts changes of scopes by Reconfigure. A refresh of the
+	// default scope set begun under an older count asked for the old set,
+	// so its token is dropped rather than served under the new rules.
+	scopeGen  uint64
 	lastErr   *Error
 	lastRefAt time.Time
 	counters  serverCounters

@@ -31,7 +31,10 @@ import (
 //     brings them back.
 //
 // A refresh already in flight finishes with the configuration it started
-// with. It is safe to call concurrently with every other method.
+// with, except that a token of a server's default scope set asked for
+// before its scopes changed is dropped when the flight ends (the caller
+// asks again under the new set). It is safe to call concurrently with
+// every other method.
 func (b *Broker) Reconfigure(newCfg Config) error {
 	// Everything but the swappable fields stays as New set it.
 	b.mu.RLock()
@@ -79,6 +82,7 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 				// old one must not be served as the new one.
 				delete(s.tokens, scopeKey(nil))
 				b.queue.Remove(planKey(s, scopeKey(nil)))
+				s.scopeGen++ // and neither must one in flight (refresh)
 				rescoped = append(rescoped, url)
 			}
 			s.scopes, s.keepWarm, s.origin, s.dpop = n.scopes, n.keepWarm, OriginConfig, n.dpop

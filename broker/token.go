@@ -123,6 +123,9 @@ func (b *Broker) cachedSince(srv *server, key string, minValid time.Duration, st
 // grant after invalid_grant, one re-discovery after invalid_target.
 func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*Token, error) {
 	gen := b.gen.Load()
+	// Taken before mint reads srv.scopes, so a change in between only
+	// drops a token that was fine, never keeps one that is not.
+	scopeGen := b.scopeGenOf(srv)
 	idToken, subject := b.currentIDToken(), b.currentSubjectTag()
 	srv.refreshing.Add(1)
 	t, err := b.mintRetrying(ctx, srv, scopes)
@@ -138,10 +141,14 @@ func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*To
 	defer b.mu.Unlock()
 	// Done under the lock, so the state published below is the outcome.
 	srv.refreshing.Add(-1)
-	if err == nil && (b.gen.Load() != gen || srv.removed) {
-		// The sign-in ended or changed, or the server was removed, while
-		// this flight ran: its token belongs to nobody now. Whichever
-		// came first, the wipe or this write, the record goes.
+	// Explicitly requested scopes do not depend on the configured ones.
+	rescoped := len(scopes) == 0 && srv.scopeGen != scopeGen
+	if err == nil && (b.gen.Load() != gen || srv.removed || rescoped) {
+		// The sign-in ended or changed, the server was removed, or its
+		// scopes changed while this flight ran: its token belongs to
+		// nobody now, or was asked for with scopes the configuration no
+		// longer gives. Whichever came first, the wipe or this write, the
+		// record goes.
 		b.mu.Unlock()
 		b.unpersist(bucketTokens, key)
 		b.mu.Lock()
@@ -152,9 +159,10 @@ func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*To
 		if !errors.As(err, &be) {
 			be = newError(ReasonInternal, false, err, "token refresh failed")
 		}
-		if b.gen.Load() != gen || srv.removed {
-			// A failure of the previous sign-in (or of a removed server)
-			// says nothing about the present one: not recorded.
+		if b.gen.Load() != gen || srv.removed || rescoped {
+			// A failure of the previous sign-in (or of a removed server,
+			// or of the old scopes) says nothing about the present one:
+			// not recorded.
 			return nil, errStaleFlight
 		}
 		if be.Reason == ReasonLoginRequired && b.identityIDTokenLocked() != idToken {
@@ -314,6 +322,13 @@ func (b *Broker) asClient(issuer string) (grant.ClientAuth, error) {
 	}
 	return grant.ClientAuth{}, newError(ReasonConfig, true, nil,
 		"no client credentials for authorization server %q; add an [[authorization_server]] section with this issuer, or a [default_client]", issuer)
+}
+
+// scopeGenOf reads srv.scopeGen, which Reconfigure changes under mu.
+func (b *Broker) scopeGenOf(srv *server) uint64 {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return srv.scopeGen
 }
 
 // errStaleFlight ends a flight whose sign-in or server changed while it ran;
