@@ -16,12 +16,14 @@ import (
 // both background loops under one errgroup, so neither can be forgotten:
 // the refresh queue of access tokens (each refreshed once about a third
 // of its lifetime remains, transient failures backed off, idle tokens left
-// alone, everything re-planned after a suspend or clock jump) and the
-// enterprise ID token's refresh.
+// alone, everything re-planned after a suspend or clock jump), the
+// enterprise ID token's refresh, and the watch that publishes a server's
+// state when its held token runs out.
 func (b *Broker) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.queue.Run(ctx, b.background) })
 	g.Go(func() error { return b.runIdentityRefresh(ctx) })
+	g.Go(func() error { return b.runExpiryWatch(ctx) })
 	return g.Wait()
 }
 

@@ -46,6 +46,9 @@ type Broker struct {
 	// renewing is set while the ID token is being refreshed (Status shows
 	// REFRESHING).
 	renewing atomic.Bool
+	// expiryWake nudges the expiry watch when a token is stored (expiry.go).
+	expiryWake     chan struct{}
+	expiryWakeOnce sync.Once
 	// root is the parent of every upstream flight; Close cancels it after
 	// waiting for flightsWG, so a stopping daemon does not close the store
 	// under a refresh that is about to write.

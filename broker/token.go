@@ -185,6 +185,7 @@ func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*To
 	c := *t
 	c.NextRefreshAt = b.recordLocked(srv, scopeKey(scopes), t, nil)
 	b.publishLocked(srv, EventRefreshed, &c)
+	b.nudgeExpiry()
 	return &c, nil
 }
 
