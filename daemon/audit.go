@@ -3,11 +3,14 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/xaad-dev/xaad/internal/auditlog"
 	"github.com/xaad-dev/xaad/internal/clock"
@@ -16,6 +19,11 @@ import (
 // auditMaxSize is the size at which the log rotates: with Keep old files,
 // the history is 24 MiB, about 100,000 events.
 const auditMaxSize = 4 << 20
+
+// auditRotateRetry is how long the log waits, after a rotation failed
+// (a rename refused, a full disk), before it tries again; meanwhile it
+// goes on writing to the current file, past auditMaxSize.
+const auditRotateRetry = time.Minute
 
 // auditQueue bounds the events waiting for the writer; a full queue makes
 // requests wait rather than drop an audit event.
@@ -43,6 +51,10 @@ type auditLog struct {
 	clock   clock.Clock
 	log     *slog.Logger
 	budget  *auditBudget
+	// rotateErr is the last rotation failure, logged once, until a
+	// rotation succeeds; none is tried before rotateAfter.
+	rotateErr   error
+	rotateAfter time.Time
 }
 
 // auditItem is a queued event, cleaned, and its encoded line.
@@ -158,10 +170,12 @@ func (a *auditLog) append(batch []byte) {
 			n = end
 		}
 		if n == 0 {
-			if err := a.rotate(); err != nil {
-				a.log.Error("cannot rotate the audit log", slog.String("path", a.path), slog.Any("error", err))
+			if a.rotate() {
+				continue
 			}
-			continue
+			// Losing records is worse than a file past its size: the
+			// batch goes to the current file.
+			n = len(batch)
 		}
 		w, err := a.f.Write(batch[:n])
 		a.size += int64(w)
@@ -174,19 +188,50 @@ func (a *auditLog) append(batch []byte) {
 }
 
 // rotate shifts File.N to .N+1 (dropping the oldest) and starts a new
-// file. Called by the writer goroutine.
-func (a *auditLog) rotate() error {
-	a.f.Close()
-	a.f = nil
-	dir := filepath.Dir(a.path)
-	os.Remove(auditlog.Path(dir, auditlog.Keep))
-	for i := auditlog.Keep - 1; i >= 1; i-- {
-		os.Rename(auditlog.Path(dir, i), auditlog.Path(dir, i+1)) // a gap in the history is no reason to stop
+// file, reporting whether it did. On failure the current file stays open,
+// so writing goes on, and the failure is logged once; rotation is tried
+// again after auditRotateRetry. Called by the writer goroutine.
+func (a *auditLog) rotate() bool {
+	now := a.clock.Now()
+	if a.rotateErr != nil && now.Before(a.rotateAfter) {
+		return false
 	}
-	if err := os.Rename(a.path, auditlog.Path(dir, 1)); err != nil {
+	if err := a.rotateFiles(); err != nil {
+		if a.rotateErr == nil {
+			a.log.Error("cannot rotate the audit log; writing on to the current file, and trying again later",
+				slog.String("path", a.path), slog.Any("error", err))
+		}
+		a.rotateErr, a.rotateAfter = err, now.Add(auditRotateRetry)
+		return false
+	}
+	if a.rotateErr != nil {
+		a.log.Info("the audit log rotates again", slog.String("path", a.path))
+		a.rotateErr = nil
+	}
+	return true
+}
+
+// rotateFiles renames the files and opens a new current one; the old one
+// is closed only once the new one is open, so a failure leaves a file to
+// write to (the renamed one, if only the open failed).
+func (a *auditLog) rotateFiles() error {
+	dir := filepath.Dir(a.path)
+	// Renamed by a try whose open failed: the history is shifted already.
+	if _, err := os.Lstat(a.path); !errors.Is(err, fs.ErrNotExist) {
+		os.Remove(auditlog.Path(dir, auditlog.Keep))
+		for i := auditlog.Keep - 1; i >= 1; i-- {
+			os.Rename(auditlog.Path(dir, i), auditlog.Path(dir, i+1)) // a gap in the history is no reason to stop
+		}
+		if err := os.Rename(a.path, auditlog.Path(dir, 1)); err != nil {
+			return err
+		}
+	}
+	old := a.f
+	if err := a.open(); err != nil {
 		return err
 	}
-	return a.open()
+	old.Close()
+	return nil
 }
 
 // closeQueue makes write a no-op and ends Run once the queue is drained.
