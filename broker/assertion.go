@@ -151,11 +151,12 @@ func (b *Broker) mintSpare(key string, srv *server, aud, res string, scopes []st
 func (b *Broker) assertionTarget(ctx context.Context, req AssertionRequest) (srv *server, aud, res string, scopes []string, err error) {
 	scopes = normScopes(req.Scopes)
 	if req.ServerURL != "" {
-		srv, err := b.serverFor(req.ServerURL)
+		srv, release, err := b.serverFor(req.ServerURL)
 		if err != nil {
 			return nil, "", "", nil, err
 		}
-		meta, err := b.metadata(ctx, srv, false)
+		defer release()
+		meta, err := b.assertionMetadata(ctx, srv)
 		if err != nil {
 			return nil, "", "", nil, err
 		}

@@ -99,6 +99,7 @@ func (b *Broker) warmLocked() {
 // retryFailed lets every failed token try again: called when sign-in or
 // configuration changed what a failure (permanent ones too) depended on.
 func (b *Broker) retryFailed() {
+	b.unlisted.forgetFailures()
 	b.queue.Retry(b.now())
 }
 

@@ -63,6 +63,8 @@ type Broker struct {
 	// priority each flight waits at them (gates.go, flightplan.go).
 	gates gateSet
 	plans flightPlans
+	// unlisted holds the unlisted URLs not registered yet (unlisted.go).
+	unlisted *unlistedSet
 
 	// mu guards the fields below. Upstream calls never run under it.
 	mu         sync.RWMutex
@@ -108,6 +110,12 @@ type server struct {
 	refreshing, discovering atomic.Int32
 	// published is the state watchers last heard of (see publishLocked).
 	published ServerState
+	// pending is set while an unlisted server is not registered: its
+	// first token is being fetched (unlisted.go). byUse marks an unlisted
+	// server registered because it yielded a token, which may be evicted,
+	// unlike one added by hand.
+	pending atomic.Bool
+	byUse   bool
 }
 
 // serverCounters are atomic so the cache-hit path needs only a read lock.
@@ -173,11 +181,12 @@ func New(cfg Config) (*Broker, error) {
 		cfg.HTTP = defaultHTTPClient()
 	}
 	b := &Broker{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		clock:   clock.OrSystem(cfg.Clock),
-		servers: make(map[string]*server),
-		nonces:  dpop.NewNonces(0),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		clock:    clock.OrSystem(cfg.Clock),
+		servers:  make(map[string]*server),
+		nonces:   dpop.NewNonces(0),
+		unlisted: newUnlistedSet(),
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))

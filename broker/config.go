@@ -71,6 +71,9 @@ type Config struct {
 	// AllowUnlisted lets callers use and add MCP servers that are not in
 	// Servers.
 	AllowUnlisted bool
+	// MaxUnlistedServers bounds the servers registered without the
+	// configuration; zero means [MaxUnlistedServers].
+	MaxUnlistedServers int
 	// Limits are the client-side rate limits of the token endpoints.
 	Limits Limits
 

@@ -101,7 +101,9 @@ func TestSecurityAborts(t *testing.T) {
 // Metadata that failed validation is not kept: once the server is fixed the
 // next request succeeds.
 func TestBadMetadataIsNotHalfUsed(t *testing.T) {
-	bd := newBed(t, bedOpts{})
+	// Listed: an unlisted server's failure is answered for a while
+	// without looking again (unlisted_test.go).
+	bd := newBed(t, bedOpts{listed: true})
 	bd.tb.AS.SetTweaks(testbed.ASTweaks{MetadataIssuer: "https://evil.example"})
 	if _, err := bd.token(t, broker.TokenRequest{}); err == nil {
 		t.Fatal("mix-up accepted")

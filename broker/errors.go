@@ -27,6 +27,9 @@ const (
 	ReasonConfig              Reason = "CONFIG"
 	ReasonNotFound            Reason = "SERVER_NOT_FOUND"
 	ReasonInternal            Reason = "INTERNAL"
+	// ReasonLimitExceeded: one of xaad's bounds (docs/limits.md) is
+	// reached; the message names it and its value.
+	ReasonLimitExceeded Reason = "LIMIT_EXCEEDED"
 )
 
 // Error is a broker failure with its class. Its message is safe to show to

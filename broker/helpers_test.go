@@ -32,6 +32,9 @@ type bedOpts struct {
 	idpKey   *ecdsa.PrivateKey // for private_key_jwt at the IdP
 	asKey    *ecdsa.PrivateKey
 	noSignIn bool
+	// listed configures the testbed's MCP servers; without it they are
+	// unlisted, registered once they yield a token.
+	listed bool
 	// clock, when set, is the time of the testbed and the broker alike;
 	// nil leaves both on the system clock.
 	clock     *clock.Fake
@@ -60,6 +63,11 @@ func newBed(t *testing.T, o bedOpts) *bed {
 	}
 	if o.clock != nil {
 		cfg.Clock = o.clock
+	}
+	if o.listed {
+		for _, m := range tb.MCPs {
+			cfg.Servers = append(cfg.Servers, broker.ServerConfig{URL: m.URL()})
+		}
 	}
 	if o.configure != nil {
 		o.configure(&cfg)

@@ -44,6 +44,13 @@ func (b *Broker) metadata(ctx context.Context, srv *server, fresh bool) (*metada
 func (b *Broker) discover(ctx context.Context, srv *server) (*metadata, error) {
 	srv.discovering.Add(1)
 	defer srv.discovering.Add(-1)
+	if srv.pending.Load() {
+		// Shared, it outlives the request that started it: bounded as
+		// that request's flight is (unlisted.go).
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, UnlistedTimeout)
+		defer cancel()
+	}
 	res, err := b.protectedResource(ctx, srv)
 	if err != nil {
 		return nil, classifyDiscovery(err)

@@ -42,6 +42,10 @@ type serverRecord struct {
 	URL      string   `json:"url"`
 	Scopes   []string `json:"scopes,omitempty"`
 	KeepWarm bool     `json:"keep_warm,omitempty"`
+	// ByUse marks a server registered because it yielded a token, not
+	// added by hand (so it may be evicted); records before it are taken
+	// for added by hand.
+	ByUse bool `json:"by_use,omitempty"`
 }
 
 type tokenRecord struct {
@@ -108,7 +112,7 @@ func (b *Broker) load() error {
 			b.log.Info("dropping a user-added server the configuration no longer allows", slog.String("server", r.URL))
 			continue
 		}
-		b.addServerLocked(&server{url: r.URL, scopes: r.Scopes, keepWarm: r.KeepWarm, origin: OriginUser, tokens: map[string]*Token{}})
+		b.addServerLocked(&server{url: r.URL, scopes: r.Scopes, keepWarm: r.KeepWarm, origin: OriginUser, byUse: r.ByUse, tokens: map[string]*Token{}})
 	}
 	if b.ident == nil {
 		return nil // tokens of an unknown identity are not served

@@ -23,6 +23,9 @@ import (
 // when it does not. Background work does not retry here: the refresh
 // queue backs off instead.
 func (b *Broker) mintRetrying(ctx context.Context, srv *server, scopes []string) (*Token, error) {
+	if srv.pending.Load() {
+		return b.firstMint(ctx, srv, scopes)
+	}
 	t, err := b.mint(ctx, srv, scopes)
 	if err == nil || ctx.Err() != nil || !isCaller(ctx) || !transient(err) {
 		return t, err

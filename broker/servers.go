@@ -25,14 +25,22 @@ func (b *Broker) AddServer(ctx context.Context, url string, scopes []string, kee
 		return ServerInfo{}, newError(ReasonServerNotAllowed, true, nil, "%s is not in the configured servers, and the configuration does not allow others", url)
 	}
 	s, ok := b.servers[url]
+	var evicted []string
 	if !ok {
+		var err error
+		if evicted, err = b.makeRoomLocked(); err != nil {
+			b.mu.Unlock()
+			return ServerInfo{}, err
+		}
 		s = &server{url: url, origin: OriginUser, tokens: map[string]*Token{}}
 	}
-	s.scopes, s.keepWarm = scopes, keepWarm
+	// Added by hand, it is the person's to remove: never evicted.
+	s.scopes, s.keepWarm, s.byUse = scopes, keepWarm, false
 	b.addServerLocked(s)
 	b.warmLocked()
 	b.publishLocked(s, EventChanged, nil)
 	b.mu.Unlock()
+	b.forget(evicted)
 	if err := b.persist(bucketServers, url, serverRecord{V: recordVersion, URL: url, Scopes: scopes, KeepWarm: keepWarm}); err != nil {
 		return ServerInfo{}, newError(ReasonInternal, false, err, "cannot store the server")
 	}
@@ -51,13 +59,9 @@ func (b *Broker) RemoveServer(ctx context.Context, url string) error {
 		b.mu.Unlock()
 		return newError(ReasonConfig, true, nil, "%s is defined in the configuration file; remove it there", url)
 	}
-	s.removed = true
-	delete(b.servers, url)
-	b.queue.RemoveServer(url)
-	b.publishLocked(s, EventRemoved, nil)
+	b.removeServerLocked(s)
 	b.mu.Unlock()
-	b.unpersist(bucketServers, url)
-	b.unpersistPrefix(bucketTokens, url+"\x00")
+	b.forget([]string{url})
 	return nil
 }
 
@@ -159,33 +163,23 @@ func (b *Broker) canSignLocked() bool {
 	return false
 }
 
-// serverFor returns the server entry for url, creating a user entry when
-// unlisted servers are allowed.
-func (b *Broker) serverFor(url string) (*server, error) {
+// serverFor returns the server entry for url: a registered one, or, when
+// unlisted servers are allowed, the pending entry its first token is
+// fetched for (unlisted.go). Call release when the request is done.
+func (b *Broker) serverFor(url string) (s *server, release func(), err error) {
 	if _, err := httpx.CheckURL(url); err != nil {
-		return nil, newError(ReasonInvalidArgument, true, err, "bad MCP server URL")
+		return nil, nil, newError(ReasonInvalidArgument, true, err, "bad MCP server URL")
 	}
 	b.mu.RLock()
 	s, ok := b.servers[url]
 	b.mu.RUnlock()
 	if ok {
-		return s, nil
+		return s, func() {}, nil
 	}
 	if !b.allowUnlisted() {
-		return nil, newError(ReasonServerNotAllowed, true, nil, "%s is not in the configured servers; ask your administrator to add it", url)
+		return nil, nil, newError(ReasonServerNotAllowed, true, nil, "%s is not in the configured servers; ask your administrator to add it", url)
 	}
-	b.mu.Lock()
-	s, ok = b.servers[url]
-	if !ok {
-		s = &server{url: url, origin: OriginUser, tokens: map[string]*Token{}}
-		b.addServerLocked(s)
-		b.publishLocked(s, EventChanged, nil)
-	}
-	b.mu.Unlock()
-	if !ok {
-		_ = b.persist(bucketServers, url, serverRecord{V: recordVersion, URL: url})
-	}
-	return s, nil
+	return b.unlistedServer(url)
 }
 
 // CachedToken returns a copy of the freshest valid cached token of url, or

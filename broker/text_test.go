@@ -41,7 +41,8 @@ func TestUpstreamErrorTextStaysValid(t *testing.T) {
 		{"invalid bytes", testbed.Fault{Status: 400, Body: []byte("{\"error\":\"invalid_client\",\"error_description\":\"\xff\xfe\xc3\"}")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			bd := newBed(t, bedOpts{})
+			// Listed: an unlisted server that failed is not registered.
+			bd := newBed(t, bedOpts{listed: true})
 			bd.tb.SetFault(testbed.EndpointASToken, tc.fault)
 			_, err := bd.token(t, broker.TokenRequest{})
 			wantReason(t, err, broker.ReasonASDenied)
@@ -59,7 +60,7 @@ func TestUpstreamErrorTextStaysValid(t *testing.T) {
 // upstream text (here a token endpoint URL from the AS metadata) can be as
 // long as a metadata document: the text is bounded, with a marker.
 func TestStoredErrorTextIsBounded(t *testing.T) {
-	bd := newBed(t, bedOpts{})
+	bd := newBed(t, bedOpts{listed: true})
 	resp, err := bd.tb.HTTPClient().Get(bd.tb.AS.MetadataURL())
 	if err != nil {
 		t.Fatal(err)

@@ -23,16 +23,20 @@ func (b *Broker) Token(ctx context.Context, req TokenRequest) (*Token, error) {
 	if req.MinValid < 0 {
 		return nil, newError(ReasonInvalidArgument, true, nil, "min_valid_for is negative")
 	}
-	srv, err := b.serverFor(req.ServerURL)
+	srv, release, err := b.serverFor(req.ServerURL)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { release() }()
 	scopes := normScopes(req.Scopes)
 	key := scopeKey(scopes)
 	start := b.now()
 	srv.counters.requests.Add(1)
 	srv.counters.lastUsed.Store(start.UnixNano())
-	b.queue.Used(planKey(srv, key), start)
+	if !srv.pending.Load() {
+		// Not for a pending server: an entry would plan its refresh.
+		b.queue.Used(planKey(srv, key), start)
+	}
 	if req.Force {
 		b.rediscoverNext(srv, req.Challenge)
 	}
@@ -67,6 +71,14 @@ func (b *Broker) Token(ctx context.Context, req TokenRequest) (*Token, error) {
 		}
 		if !askAgain(res.Err, deadline, attempt) {
 			break
+		}
+		if srv.pending.Load() {
+			// Registered meanwhile, by the configuration or another
+			// entry: ask again as a registered server.
+			release()
+			if srv, release, err = b.serverFor(req.ServerURL); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if res.Err != nil {
@@ -164,6 +176,11 @@ func (b *Broker) refresh(ctx context.Context, srv *server, scopes []string) (*To
 			// or of the old scopes) says nothing about the present one:
 			// not recorded.
 			return nil, errStaleFlight
+		}
+		if srv.pending.Load() {
+			// Not registered, so neither recorded nor published: firstMint
+			// remembered the failure for a while, and nothing retries it.
+			return nil, be
 		}
 		if be.Reason == ReasonLoginRequired && b.identityIDTokenLocked() != idToken {
 			// A sign-in finished while this flight ran: its refusal was

@@ -146,7 +146,9 @@ func TestServerStatesInFlight(t *testing.T) {
 		{"refresh of a valid token", testbed.EndpointASToken, true, broker.ServerRefreshing},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			bd := newBed(t, bedOpts{})
+			// Listed: an unlisted server is not registered, so not
+			// listed, until it yields a token.
+			bd := newBed(t, bedOpts{listed: true})
 			url := bd.tb.MCP.URL()
 			if tt.first {
 				if _, err := bd.token(t, broker.TokenRequest{}); err != nil {
@@ -184,7 +186,8 @@ func wantState(t *testing.T, b *broker.Broker, url string, want broker.ServerSta
 // included) and served, whether the caller named the server or its
 // authorization server and resource; the IdP's own count agrees.
 func TestAssertionCounters(t *testing.T) {
-	bd := newBed(t, bedOpts{})
+	// Listed: an ID-JAG does not register an unlisted server.
+	bd := newBed(t, bedOpts{listed: true})
 	url := bd.tb.MCP.URL()
 	ctx := context.Background()
 	first, err := bd.b.Assertion(ctx, broker.AssertionRequest{ServerURL: url})

@@ -28,6 +28,7 @@ var codeOf = map[broker.Reason]codes.Code{
 	broker.ReasonInternal:            codes.Internal,
 	broker.ReasonLoginInProgress:     codes.Aborted,
 	broker.ReasonUnsupported:         codes.Unimplemented,
+	broker.ReasonLimitExceeded:       codes.ResourceExhausted,
 }
 
 // toStatus turns a broker error into a gRPC status carrying an ErrorInfo

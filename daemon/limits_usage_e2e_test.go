@@ -165,14 +165,24 @@ func TestLimitsScopeSetsPerServer(t *testing.T) {
 // Status and ListServers list at most 256 servers and say how many they
 // leave out.
 func TestLimitsStatusListsBoundedServers(t *testing.T) {
-	e := newEnv(t, "")
+	// Servers added by hand are bounded (256, as many as a reply lists),
+	// configured ones are not: 256 of each kind, then 44 configured.
+	var cfg strings.Builder
+	for i := 256; i < 300; i++ {
+		fmt.Fprintf(&cfg, "[[server]]\nurl = \"https://mcp%03d.example/mcp\"\n", i)
+	}
+	e := newEnv(t, cfg.String())
 	e.start(t)
 	c := e.dial(t)
 	ctx := t.Context()
-	for i := range 300 {
+	for i := range 256 {
 		if _, err := c.AddServer(ctx, client.Server{URL: fmt.Sprintf("https://mcp%03d.example/mcp", i)}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	_, err := c.AddServer(ctx, client.Server{URL: "https://one-more.example/mcp"})
+	if client.ReasonOf(err) != xaadv1.Reason_REASON_LIMIT_EXCEEDED || !strings.Contains(err.Error(), "already holds 256 servers that are not in the configuration") {
+		t.Fatalf("the 257th server added by hand: %v; want LIMIT_EXCEEDED naming 256", err)
 	}
 	st, err := c.Status(ctx)
 	if err != nil {
