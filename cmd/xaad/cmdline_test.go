@@ -17,6 +17,7 @@ Usage:
   xaad check-config [FILE]    validate a configuration file and explain every problem
   xaad demo [--serve]         run the whole flow against the built-in testbed
   xaad rekey                  re-seal the database under a new key (daemon stopped)
+  xaad fleet-sim [flags]      simulate a fleet of daemons against the IdP's rate limits
   xaad version                print the version
 
 Run 'xaad COMMAND --help' for the flags of a command.

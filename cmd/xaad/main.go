@@ -41,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdDemo(ctx, args[1:], stdout, stderr)
 	case "rekey":
 		return cmdRekey(args[1:], stdout, stderr)
+	case "fleet-sim":
+		return cmdFleetSim(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "xaad", version)
 		return 0

@@ -36,6 +36,8 @@ func Commands() []Command {
 			func(w io.Writer) *flag.FlagSet { fs, _ := DemoFlags(w); return fs }},
 		{"rekey", "", "re-seal the database under a new key (daemon stopped)", RekeyHelp,
 			func(w io.Writer) *flag.FlagSet { fs, _ := RekeyFlags(w); return fs }},
+		{"fleet-sim", "[flags]", "simulate a fleet of daemons against the IdP's rate limits", FleetSimHelp,
+			func(w io.Writer) *flag.FlagSet { fs, _ := FleetSimFlags(w); return fs }},
 		{"version", "", "print the version", "Usage: xaad version\n\nPrints the version.\n", nil},
 	}
 }
