@@ -42,7 +42,7 @@ type auditBudget struct {
 	groups    map[auditlog.Event]*foldGroup
 	order     []*foldGroup // in the order groups began
 	// overflow counts, per operation and outcome, what did not fit in
-	// auditMaxGroups; its records name no caller or server.
+	// auditMaxGroups (see fold); its records name no caller or server.
 	overflow  map[auditlog.Event]*foldGroup
 	foldedNow int // events folded in this window
 }
@@ -78,23 +78,44 @@ func (b *auditBudget) admit(ev auditlog.Event, size int) bool {
 	return false
 }
 
+// fold counts ev in a group of the window. While groups are few, equal
+// events are folded together; as they grow, coarser keys take over, so the
+// summary still names the caller and the server (then the caller alone)
+// of what it counts: first the whole event, up to half of auditMaxGroups;
+// then caller and server, up to three quarters; then the caller, up to
+// auditMaxGroups. Past that only the operation and outcome are kept.
 func (b *auditBudget) fold(ev auditlog.Event) {
 	b.foldedNow++
 	at := ev.Time
-	key := ev
-	key.Time = time.Time{}
-	g := b.groups[key]
-	if g == nil && len(b.groups) >= auditMaxGroups {
-		key = auditlog.Event{Operation: ev.Operation, Outcome: ev.Outcome}
+	whole := ev
+	whole.Time = time.Time{}
+	byServer := auditlog.Event{Operation: ev.Operation, Outcome: ev.Outcome, Server: ev.Server, Caller: ev.Caller}
+	byCaller := auditlog.Event{Operation: ev.Operation, Outcome: ev.Outcome, Caller: ev.Caller}
+	var g *foldGroup
+	for _, k := range []struct {
+		key   auditlog.Event
+		limit int
+	}{
+		{whole, auditMaxGroups / 2},
+		{byServer, auditMaxGroups * 3 / 4},
+		{byCaller, auditMaxGroups},
+	} {
+		if g = b.groups[k.key]; g == nil && len(b.groups) < k.limit {
+			g = &foldGroup{ev: k.key, first: at}
+			b.groups[k.key] = g
+			b.order = append(b.order, g)
+		}
+		if g != nil {
+			break
+		}
+	}
+	if g == nil {
+		key := auditlog.Event{Operation: ev.Operation, Outcome: ev.Outcome}
 		if g = b.overflow[key]; g == nil {
 			g = &foldGroup{ev: key, first: at}
 			b.overflow[key] = g
 			b.order = append(b.order, g)
 		}
-	} else if g == nil {
-		g = &foldGroup{ev: key, first: at}
-		b.groups[key] = g
-		b.order = append(b.order, g)
 	}
 	g.n++
 	g.last = at
