@@ -22,6 +22,7 @@ func TestLimitsDocumented(t *testing.T) {
 		"request message":                             kib(maxRequestBytes),
 		"request headers":                             kib(maxHeaderBytes),
 		"URL length":                                  fmt.Sprintf("%d bytes", maxURLBytes),
+		"health service name":                         fmt.Sprintf("%d bytes", maxURLBytes),
 		"scopes per request":                          fmt.Sprint(maxScopes),
 		"scope length":                                fmt.Sprintf("%d bytes", maxScopeBytes),
 		"URLs per WatchTokens stream":                 fmt.Sprint(maxWatchResources),

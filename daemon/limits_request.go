@@ -5,13 +5,14 @@ import (
 	"fmt"
 
 	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 )
 
 // checkShape refuses a request with a field over its bound, before the
-// policy or the broker reads it. Other messages (health, reflection) are
-// bounded by maxRequestBytes alone.
+// policy or the broker reads it. Other messages (reflection) are bounded
+// by maxRequestBytes alone.
 func checkShape(req any) error {
 	switch r := req.(type) {
 	case *xaadv1.GetTokenRequest:
@@ -36,6 +37,10 @@ func checkShape(req any) error {
 		return firstErr(checkURLLen("url", r.GetUrl()), checkScopes("scopes", r.GetScopes()))
 	case *xaadv1.RemoveServerRequest:
 		return checkURLLen("url", r.GetUrl())
+	case *healthpb.HealthCheckRequest:
+		// Of Check and Watch: a service is a server URL (or "", the
+		// daemon), and Watch keeps it for as long as the stream lasts.
+		return checkURLLen("service", r.GetService())
 	case *xaadv1.LoginRequest:
 		return firstErr(checkLen("id_token", r.GetIdToken(), maxIDTokenBytes),
 			checkLen("refresh_token", r.GetRefreshToken(), maxRefreshTokenBytes),
