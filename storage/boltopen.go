@@ -41,19 +41,42 @@ func openBolt(path string, readOnly bool, timeout time.Duration, files *fileSet)
 		f.Close()
 		return nil, err
 	}
+	heal := false
 	if fi.Size() > 0 {
-		if err := checkFile(f, fi.Size()); err != nil {
+		if heal, err = checkFile(f, fi.Size()); err != nil {
 			f.Close()
 			return nil, err
 		}
 	}
 	// bbolt takes the lock again on the same open file description, which
 	// flock grants: it is this process's own lock.
-	return bolt.Open(path, 0o600, &bolt.Options{
+	b, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:  timeout,
 		ReadOnly: readOnly,
 		OpenFile: func(string, int, os.FileMode) (*os.File, error) { return f, nil },
 	})
+	if err == nil && heal && !readOnly {
+		if err = healMetas(b); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	return b, err
+}
+
+// healMetas rewrites both meta pages of a file one of whose metas is
+// damaged: each commit writes the meta page of its txid's parity, header
+// and all, so two empty ones cover both, the damaged one whichever it is.
+// The data is the valid meta's; only the lost commit (if the damaged meta
+// was the newer) stays lost. A reader (Inspect) does not need this: only
+// bbolt's consistency check reads the meta pages' headers.
+func healMetas(b *bolt.DB) error {
+	for range 2 {
+		if err := b.Update(func(*bolt.Tx) error { return nil }); err != nil {
+			return fmt.Errorf("rewrite the damaged meta page: %w", err)
+		}
+	}
+	return nil
 }
 
 // lockFile is bbolt's flock: exclusive for a writer, shared for a reader,

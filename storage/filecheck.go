@@ -130,43 +130,50 @@ func checkPageSize(ps uint32) (int64, error) {
 // checkFile checks a bbolt file of size bytes (size > 0) through r and
 // returns nil only if bbolt can map it and walk everything the current meta
 // page reaches without touching a byte outside the file, and bbolt's own
-// consistency check would find nothing. Every error wraps [ErrCorrupt].
-func checkFile(r io.ReaderAt, size int64) error {
+// consistency check would find nothing once the file is healed: heal says
+// a meta page is damaged (healMetas rewrites it). Every error wraps
+// [ErrCorrupt].
+func checkFile(r io.ReaderAt, size int64) (heal bool, err error) {
 	ps, err := pageSizeOf(r, size)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if size < 2*ps {
-		return damagedf("the file is %d bytes, shorter than its two %d-byte meta pages", size, ps)
+		return false, damagedf("the file is %d bytes, shorter than its two %d-byte meta pages", size, ps)
 	}
-	cur, err := currentMeta(r, size, ps)
+	cur, heal, err := currentMeta(r, size, ps)
 	if err != nil {
-		return err
+		return false, err
 	}
 	w := &walker{r: r, ps: ps, hwm: cur.pgid, state: make([]pageState, cur.pgid)}
-	return w.walk(cur)
+	return heal, w.walk(cur)
 }
 
-// currentMeta checks both meta pages and returns the one bbolt will use.
-// Both page headers must be intact (bbolt's check reads both pages). A meta
-// whose body fails validation is the torn write bbolt is built to survive:
-// bbolt uses the other one, so the file is not damaged, it has lost its
-// last commit. Every valid meta must describe a file that fits in size.
-func currentMeta(r io.ReaderAt, size, ps int64) (boltMeta, error) {
+// currentMeta checks both meta pages and returns the one bbolt will use,
+// and whether the other is damaged. bbolt writes the two in turn, so that a
+// write torn by a power cut, or a page zeroed, costs at most the last
+// commit: it opens the file with the valid meta (DB.mmap refuses it only
+// when both fail validation) and the checker does too. A damaged page
+// header (which bbolt's Open never reads, but its Tx.Check asserts, in a
+// goroutine no recover reaches) is reported as heal, for the writer to
+// rewrite before anything checks. Every valid meta must describe a file
+// that fits in size.
+func currentMeta(r io.ReaderAt, size, ps int64) (m boltMeta, heal bool, err error) {
 	var metas [2]boltMeta
 	for i := range metas {
 		m, ok, err := readMeta(r, int64(i)*ps, uint64(i))
 		if err != nil {
-			return boltMeta{}, err
+			return boltMeta{}, false, err
 		}
-		if !ok || !m.headerOK {
-			return boltMeta{}, damagedf("meta page %d has a damaged page header", i)
+		if !ok {
+			return boltMeta{}, false, damagedf("meta page %d is cut short", i)
 		}
 		if m.valid {
 			if err := checkMetaFields(m, i, size, ps); err != nil {
-				return boltMeta{}, err
+				return boltMeta{}, false, err
 			}
 		}
+		heal = heal || !m.headerOK || !m.valid
 		metas[i] = m
 	}
 	// bbolt's DB.meta: the higher txid wins if valid, else the other.
@@ -176,11 +183,11 @@ func currentMeta(r io.ReaderAt, size, ps int64) (boltMeta, error) {
 	}
 	switch {
 	case a.valid:
-		return a, nil
+		return a, heal, nil
 	case b.valid:
-		return b, nil
+		return b, heal, nil
 	}
-	return boltMeta{}, damagedf("neither meta page is valid")
+	return boltMeta{}, false, damagedf("neither meta page is valid")
 }
 
 func checkMetaFields(m boltMeta, index int, size, ps int64) error {
@@ -252,7 +259,7 @@ func CheckFile(path string, lockTimeout time.Duration) error {
 	if err != nil || fi.Size() == 0 {
 		return err
 	}
-	if err := checkFile(f, fi.Size()); err != nil {
+	if _, err := checkFile(f, fi.Size()); err != nil {
 		return fmt.Errorf("check %s: %w", path, err)
 	}
 	return nil

@@ -52,6 +52,10 @@ func TestDamagedFilesRefused(t *testing.T) {
 				expectIntact(t, p, key)
 				return
 			}
+			if d.Fallback {
+				expectOpens(t, p, key)
+				return
+			}
 			expectRefused(t, p, key, d.Data)
 		})
 	}
@@ -77,6 +81,23 @@ func expectRefused(t *testing.T, path string, key, data []byte) {
 	}
 	if !bytes.Equal(readFile(t, path), data) {
 		t.Error("the refused file was changed")
+	}
+}
+
+// expectOpens is expectIntact for a file that lost its last commit: what
+// it holds then is not known, only that it is whole.
+func expectOpens(t *testing.T, path string, key []byte) {
+	t.Helper()
+	if err := storage.CheckFile(path, 0); err != nil {
+		t.Fatalf("CheckFile: %v", err)
+	}
+	db, err := storage.Open(path, &storage.Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Verify(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -141,7 +162,8 @@ func craftedDamages(t *testing.T, file []byte) []storagetest.Damage {
 		{Name: "freelist page past the pages in use", Data: cur(func(m []byte) { le.PutUint64(m[32:], uint64(l.Pages+3)) })},
 		{Name: "more pages in use than the file holds", Data: cur(func(m []byte) { le.PutUint64(m[40:], uint64(len(file)/ps+1)) })},
 		{Name: "page size not a power of two", Data: cur(func(m []byte) { le.PutUint32(m[8:], 3000) })},
-		{Name: "meta page 1 calls itself page 7", Data: page(func(d []byte) { le.PutUint64(d[ps:], 7) })},
+		// bbolt reads the meta's body alone; the header is written again.
+		{Name: "meta page 1 calls itself page 7", Harmless: true, Data: page(func(d []byte) { le.PutUint64(d[ps:], 7) })},
 		{Name: "both metas torn", Data: page(func(d []byte) { d[16+60]++; d[ps+16+60]++ })},
 		{Name: "freelist lists the root page", Data: page(func(d []byte) { le.PutUint64(d[l.Freelist*ps+16:], uint64(root)) })},
 		{Name: "freelist lists page 1", Data: page(func(d []byte) { le.PutUint64(d[l.Freelist*ps+16:], 1) })},

@@ -27,7 +27,9 @@ import (
 // daemon must keep serving, say in Status that the database was damaged,
 // moved aside (the file is there, byte for byte) and that sign-in is
 // needed, and a fresh sign-in must then work. A truncation that keeps every
-// page in use is no damage: the daemon serves the stored token.
+// page in use, or a zeroed meta page of the previous commit, is no damage:
+// the daemon serves the stored token. A zeroed current meta page costs the
+// last commit alone: the file stays, with the commit before.
 func TestDamagedDatabaseNeverCrashesTheDaemon(t *testing.T) {
 	tb, err := testbed.Start(testbed.Options{})
 	if err != nil {
@@ -58,9 +60,12 @@ func TestDamagedDatabaseNeverCrashesTheDaemon(t *testing.T) {
 			}
 			p := startDaemon(t, bin, cfg, state, filepath.Join(dir, fmt.Sprintf("s%02d", i)), filepath.Join(dir, fmt.Sprintf("log%02d", i)))
 			defer p.stop(t)
-			if d.Harmless {
+			switch {
+			case d.Harmless:
 				expectKept(t, tb, p)
-			} else {
+			case d.Fallback:
+				expectFallback(t, tb, p, state)
+			default:
 				expectMovedAside(t, tb, p, state, d.Data)
 			}
 		})
@@ -151,6 +156,24 @@ func expectMovedAside(t *testing.T, tb *testbed.Testbed, p *daemonProc, state st
 	}
 	if !strings.Contains(p.log(), "the database was damaged") {
 		t.Errorf("the log does not say the database was damaged:\n%s", p.log())
+	}
+	signInAndGetToken(t, tb, p)
+	p.alive(t)
+}
+
+// expectFallback: the file lost its last commit, not the rest; it is kept,
+// not moved aside, and the daemon works on it.
+func expectFallback(t *testing.T, tb *testbed.Testbed, p *daemonProc, state string) {
+	t.Helper()
+	st, err := p.client.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.Join(st.GetWarnings(), "\n"), "damaged") {
+		t.Errorf("Status warnings %q for a file with one good meta page", st.GetWarnings())
+	}
+	if moved, _ := filepath.Glob(filepath.Join(state, "xaad.db.corrupt-*")); len(moved) != 0 {
+		t.Errorf("moved aside: %v\n%s", moved, p.log())
 	}
 	signInAndGetToken(t, tb, p)
 	p.alive(t)

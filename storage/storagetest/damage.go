@@ -13,8 +13,12 @@ type Damage struct {
 	// Data is the damaged file.
 	Data []byte
 	// Harmless is true when nothing the current meta page reaches was hit
-	// (a truncation past the pages in use): the file still opens whole.
+	// (a truncation past the pages in use, the previous commit's meta page
+	// zeroed): the file still opens whole.
 	Harmless bool
+	// Fallback is true when only the current meta page was hit: the file
+	// opens with the previous commit, losing the last one alone.
+	Fallback bool
 }
 
 // Layout is what a test needs to know of a bbolt file to damage it well:
@@ -82,8 +86,8 @@ func Damages(file []byte, rng *rand.Rand) ([]Damage, error) {
 	random := clone(file)
 	fill(rng, random)
 	return append(out,
-		Damage{Name: "meta page 0 zeroed", Data: zero(0)},
-		Damage{Name: "meta page 1 zeroed", Data: zero(1)},
+		Damage{Name: fmt.Sprintf("meta page %d (the previous commit) zeroed", 1-l.Current), Data: zero(1 - l.Current), Harmless: true},
+		Damage{Name: fmt.Sprintf("meta page %d (the current one) zeroed", l.Current), Data: zero(l.Current), Fallback: true},
 		Damage{Name: "both meta pages zeroed", Data: zero(0, 1)},
 		Damage{Name: "freelist page overwritten", Data: garbage(l.Freelist, l.Freelist+1)},
 		Damage{Name: "random bytes", Data: random},
