@@ -33,7 +33,7 @@ func (d *Daemon) components() []component {
 		{"audit writer", d.audit.Run},
 		{"notifier", d.notes.Run},
 		{"broker", d.runBroker},
-		{"health tracker", func(ctx context.Context) error { trackHealth(ctx, d.broker, d.health); return nil }},
+		{"health tracker", d.healthTrack.Run},
 		{"sleep watcher", func(ctx context.Context) error { watchSleep(ctx, d.log, d.broker.Resync); return nil }},
 		{"reload handler", d.reload.Run},
 		{"watchdog", d.watchdog.Run},

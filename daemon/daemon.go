@@ -58,8 +58,10 @@ type Daemon struct {
 	activated bool // ln came from systemd
 	srv       *grpc.Server
 	health    *healthServer
-	reload    *reloader
-	watchdog  *watchdog
+	// healthTrack set every server's health in New, before READY=1.
+	healthTrack *healthTracker
+	reload      *reloader
+	watchdog    *watchdog
 
 	ran       atomic.Bool
 	closeOnce sync.Once
@@ -112,6 +114,7 @@ func New(opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.srv, d.health = newServer(d)
+	d.healthTrack = newHealthTracker(d.broker, d.health)
 	d.reload = newReloader(opts, fc, d.broker, d.guard, d.log)
 	d.watchdog = &watchdog{clock: d.clock, every: watchdogInterval(d.log) / 2, turns: d.broker.Turns,
 		lock: func() { d.broker.Identity() }, ping: sdPing, log: d.log}
@@ -161,6 +164,9 @@ func (d *Daemon) Close() {
 		}
 		if d.ln != nil && !d.ran.Load() {
 			d.ln.Close()
+		}
+		if d.healthTrack != nil {
+			d.healthTrack.close()
 		}
 		if d.notes != nil {
 			d.notes.close()
