@@ -51,7 +51,7 @@ func newServer(d *Daemon) (*grpc.Server, *healthServer) {
 	unaryUID, streamUID := peercred.UIDInterceptor(uint32(os.Getuid()), d.log)
 	unaryConn, streamConn := peercred.ConnInterceptors(refuseConn)
 	g, u := d.guard, newUsage(d.clock)
-	srv := grpc.NewServer(append(serverLimits(),
+	srv := grpc.NewServer(append(append(serverLimits(), stopOptions()...),
 		grpc.Creds(peercred.TransportCredentials()),
 		grpc.ChainUnaryInterceptor(g.auditUnary, unaryConn, unaryUID, shapeUnary, g.policyUnary, u.unary),
 		grpc.ChainStreamInterceptor(g.auditStream, streamConn, streamUID, shapeStream, g.policyStream, u.stream),
@@ -63,6 +63,15 @@ func newServer(d *Daemon) (*grpc.Server, *healthServer) {
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)
 	return srv, hs
+}
+
+// stopOptions make the server's Stop return only once every handler has
+// returned, as GracefulStop does: Stop cancels their contexts, but a
+// handler may still be finishing a store write, and once serve returns
+// the broker and then the store close. serve also waits for the
+// GracefulStop it began; this keeps Stop alone safe too.
+func stopOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.WaitForHandlers(true)}
 }
 
 func listen(path string) (net.Listener, bool, error) {
