@@ -114,3 +114,9 @@ func (b *Broker) Resync() { b.queue.Resync(b.now()) }
 // over several of its own (monotonic) ticks knows the loop is stuck,
 // without reading wall time, which may jump.
 func (b *Broker) Turns() uint64 { return b.queue.Turns() }
+
+// IdentityTurns counts the ID token refresh loop's turns, as Turns does
+// the refresh queue's. The loop turns at least every minute while it
+// waits; a refresh of the ID token holds it for as long as the IdP takes
+// (each call bounded by the HTTP timeout).
+func (b *Broker) IdentityTurns() uint64 { return b.idTurns.Load() }

@@ -46,6 +46,10 @@ type Broker struct {
 	// renewing is set while the ID token is being refreshed (Status shows
 	// REFRESHING).
 	renewing atomic.Bool
+	// idTurns counts the ID token loop's turns; idSleepCap caps its
+	// sleeps (idMaxSleep; tests may lift it).
+	idTurns    atomic.Uint64
+	idSleepCap time.Duration
 	// expiryWake nudges the expiry watch when a token is stored (expiry.go).
 	expiryWake     chan struct{}
 	expiryWakeOnce sync.Once
@@ -187,6 +191,8 @@ func New(cfg Config) (*Broker, error) {
 		servers:  make(map[string]*server),
 		nonces:   dpop.NewNonces(0),
 		unlisted: newUnlistedSet(),
+
+		idSleepCap: idMaxSleep,
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -1,6 +1,9 @@
 package broker
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // TickForTest runs the refreshes due now, synchronously, and returns how
 // many it ran: the refresh loop's work without its goroutines and timers.
@@ -18,3 +21,10 @@ func (b *Broker) TickForTest(ctx context.Context) int {
 func (b *Broker) RunIdentityRefreshForTest(ctx context.Context) error {
 	return b.runIdentityRefresh(ctx)
 }
+
+// SetIDSleepCapForTest changes the cap of the ID token loop's sleeps (0:
+// none) before Run, for tests that follow the plan's own timers.
+func (b *Broker) SetIDSleepCapForTest(d time.Duration) { b.idSleepCap = d }
+
+// IDMaxSleep is the default cap of the ID token loop's sleeps.
+const IDMaxSleep = idMaxSleep

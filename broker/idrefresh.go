@@ -20,6 +20,13 @@ const idRefreshKey = "\x00idp-refresh"
 const (
 	idRetryBase = 5 * time.Second
 	idRetryCap  = 5 * time.Minute
+	// idMaxSleep caps each sleep of the ID token loop, which then plans
+	// again from the wall clock: timers count monotonic time, which stands
+	// still while the machine is suspended, so a refresh that came due
+	// during a suspend would otherwise wait out the whole timer after the
+	// resume. It also makes the loop turn at least this often, for the
+	// watchdog ([Broker.IdentityTurns]).
+	idMaxSleep = time.Minute
 )
 
 // runIdentityRefresh keeps the enterprise ID token fresh until ctx ends:
@@ -30,6 +37,7 @@ const (
 func (b *Broker) runIdentityRefresh(ctx context.Context) error {
 	failures := 0
 	for {
+		b.idTurns.Add(1)
 		// A nudge that arrived while working is answered by planning now.
 		select {
 		case <-b.signin.wakeCh():
@@ -162,15 +170,22 @@ func IDRefreshAt(issued, exp time.Time) time.Time {
 	return exp.Add(-life / 3)
 }
 
-// waitUntil waits until at (zero: until nudged), a nudge, or the end of
-// ctx, which it reports as false.
+// waitUntil waits until at (zero: until nudged), a nudge, the end of ctx
+// (reported as false), or idSleepCap, whichever comes first; the caller
+// plans again when woken before at.
 func (b *Broker) waitUntil(ctx context.Context, at time.Time) bool {
-	var timer <-chan time.Time
+	d := b.idSleepCap // 0: no cap (tests that follow the plan's timers)
 	if !at.IsZero() {
-		d := at.Sub(b.now())
-		if d <= 0 {
+		until := at.Sub(b.now())
+		if until <= 0 {
 			return ctx.Err() == nil
 		}
+		if d <= 0 || until < d {
+			d = until
+		}
+	}
+	var timer <-chan time.Time
+	if d > 0 {
 		// Stopped on a nudge, so a busy sign-in leaves no timers behind.
 		t := b.clock.NewTimer(d)
 		defer t.Stop()

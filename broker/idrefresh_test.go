@@ -164,3 +164,30 @@ func TestIdentityRefreshStoreFailure(t *testing.T) {
 		t.Errorf("refresh token reused %d times", c.RefreshReuses)
 	}
 }
+
+// A suspend stops the monotonic clock timers run on while the wall clock
+// goes on: a refresh that came due while the machine slept is made within
+// a capped sleep of the resume, not after the whole timer it was planned
+// with. The loop also turns at least that often, for the watchdog.
+func TestIdentityRefreshAfterSuspend(t *testing.T) {
+	sb := newSigninBed(t, testbed.Options{}, nil)
+	sb.b.SetIDSleepCapForTest(broker.IDMaxSleep)
+	if _, _, err := sb.loginBrowser(t, sb.b, nil); err != nil {
+		t.Fatal(err)
+	}
+	first := storedRefreshToken(t, sb.store)
+	runLoop(t, sb.b)
+	if d := sb.clock.nextWait(t); d != broker.IDMaxSleep {
+		t.Fatalf("the loop sleeps %s, want at most %s", d, broker.IDMaxSleep)
+	}
+	turns := sb.b.IdentityTurns()
+	sb.clock.Jump(45 * time.Minute) // asleep past the refresh 40 min in
+	sb.clock.Advance(broker.IDMaxSleep)
+	sb.clock.nextWait(t) // planned again after the refresh
+	if second := storedRefreshToken(t, sb.store); second == first {
+		t.Fatal("the refresh due during the suspend was not made after the resume")
+	}
+	if sb.b.IdentityTurns() == turns {
+		t.Error("the loop's turns did not count")
+	}
+}

@@ -92,6 +92,9 @@ func newSigninBed(t *testing.T, tbo testbed.Options, store broker.Store) *signin
 		// rate limit's wait would be one more (see schedBed).
 		c.Limits = broker.Limits{IdP: unlimited, Default: unlimited}
 	}})
+	// These tests follow the ID token loop's timers to the plan's times;
+	// the cap on its sleeps has a test of its own (idrefresh_test.go).
+	bd.b.SetIDSleepCapForTest(0)
 	return &signinBed{bed: bd, clock: clock, store: store, notes: notes}
 }
 
@@ -105,6 +108,7 @@ func (sb *signinBed) reopen(t *testing.T) *broker.Broker {
 	if err := b.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	b.SetIDSleepCapForTest(0)
 	return b
 }
 
