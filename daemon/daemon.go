@@ -116,7 +116,7 @@ func New(opts Options) (_ *Daemon, err error) {
 	d.srv, d.health = newServer(d)
 	d.healthTrack = newHealthTracker(d.broker, d.health)
 	d.reload = newReloader(opts, fc, d.broker, d.guard, d.log)
-	d.watchdog = &watchdog{clock: d.clock, every: watchdogInterval(d.log) / 2, turns: d.broker.Turns,
+	d.watchdog = &watchdog{clock: d.clock, every: watchdogInterval(d.log) / 2, turns: d.broker.Turns, idTurns: d.broker.IdentityTurns,
 		lock: func() { d.broker.Identity() }, ping: sdPing, log: d.log}
 	return d, nil
 }

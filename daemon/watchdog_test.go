@@ -29,8 +29,14 @@ const testEvery = 15 * time.Second // WatchdogSec=30s, as the unit sets
 
 func startWatchdog(t *testing.T, f *clock.Fake, turns func() uint64) *watchdogRig {
 	t.Helper()
+	return startWatchdogOf(t, f, turns, nil)
+}
+
+// startWatchdogOf is startWatchdog watching the ID token loop's turns too.
+func startWatchdogOf(t *testing.T, f *clock.Fake, turns, idTurns func() uint64) *watchdogRig {
+	t.Helper()
 	r := &watchdogRig{f: f, checks: make(chan error), done: make(chan struct{})}
-	w := &watchdog{clock: f, every: testEvery, turns: turns, lock: func() {}, log: NewLogger(&r.logs, "info"),
+	w := &watchdog{clock: f, every: testEvery, turns: turns, idTurns: idTurns, lock: func() {}, log: NewLogger(&r.logs, "info"),
 		ping:    func() error { r.pings.Add(1); return nil },
 		onCheck: func(err error) { r.checks <- err }}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -137,6 +143,52 @@ func TestWatchdogStopsWhenSchedulerStalls(t *testing.T) {
 	}
 	if !strings.Contains(r.logs.String(), "health check passes again") {
 		t.Errorf("recovery not logged:\n%s", r.logs.String())
+	}
+}
+
+// An ID token refresh loop that stops turning (hung in a refresh, say)
+// stops the pings too, once identityStall has passed, though the
+// scheduler turns; a real broker's loop, idle and signed out, turns often
+// enough never to count as stalled.
+func TestWatchdogStopsWhenIdentityLoopStalls(t *testing.T) {
+	f := clock.NewFake(t0)
+	var sched, id atomic.Uint64
+	r := startWatchdogOf(t, f, func() uint64 { return sched.Add(1) }, id.Load)
+	<-r.checks
+	stall := ticksFor(identityStall, testEvery)
+	for i := 1; i < stall; i++ {
+		if err := r.tick(t, 1); err != nil {
+			t.Fatalf("tick %d of %d without a turn of the ID loop: %v", i, stall, err)
+		}
+	}
+	if err := r.tick(t, 1); err == nil || !strings.Contains(err.Error(), "ID token refresh loop has not turned") {
+		t.Fatalf("check after %s without a turn of the ID loop: %v", identityStall, err)
+	}
+	id.Add(1)
+	if err := r.tick(t, 1); err != nil {
+		t.Fatalf("after the ID loop turned again: %v", err)
+	}
+}
+
+// The real broker's loops, idle (nobody signed in), keep the watchdog
+// pinging: both turn within their stall limits on the fake clock.
+func TestWatchdogPassesWithIdleBrokerLoops(t *testing.T) {
+	f := clock.NewFake(t0)
+	b := idleBroker(t, f)
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan struct{})
+	go func() { defer close(runDone); _ = b.Run(ctx) }()
+	defer func() { cancel(); <-runDone }()
+	r := startWatchdogOf(t, f, b.Turns, b.IdentityTurns)
+	if err := <-r.checks; err != nil {
+		t.Fatalf("first check: %v", err)
+	}
+	for i := range 2 * ticksFor(identityStall, testEvery) {
+		// Three timers: the watchdog's ticker, the scheduler's sleep and
+		// the ID token loop's.
+		if err := r.tick(t, 3); err != nil {
+			t.Fatalf("tick %d: %v", i, err)
+		}
 	}
 }
 
