@@ -74,11 +74,16 @@ func (b *Broker) failFast(srv *server, key string) error {
 }
 
 // recordLocked tells the queue how a refresh of (srv, key) ended: t on
-// success, else err. It returns the next planned refresh after a success.
+// success, else err. After a success it returns when the token will be
+// refreshed in the background: zero when it will not be unless someone
+// asks for it first (schedule.Entry.Idle), as for a token fetched by a
+// caller and not asked for since.
 func (b *Broker) recordLocked(srv *server, key string, t *Token, err *Error) time.Time {
 	now := b.now()
 	if err == nil {
-		return b.queue.Succeeded(planKey(srv, key), now, t.RefreshedAt, t.ExpiresAt)
+		b.queue.Succeeded(planKey(srv, key), now, t.RefreshedAt, t.ExpiresAt)
+		e, _ := b.queue.Entry(planKey(srv, key))
+		return e.Next
 	}
 	var remaining time.Duration
 	if cur, ok := srv.tokens[key]; ok {

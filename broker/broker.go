@@ -86,7 +86,10 @@ type server struct {
 	url      string
 	scopes   []string
 	keepWarm bool
-	origin   Origin
+	// idleAfter is the server's idle_after (schedule.Policy); zero: the
+	// broker's.
+	idleAfter time.Duration
+	origin    Origin
 	// dpop is the server's own DPoP policy ("" when it has none).
 	dpop DPoPPolicy
 
@@ -207,7 +210,10 @@ func New(cfg Config) (*Broker, error) {
 		if _, err := httpx.CheckURL(sc.URL); err != nil {
 			return nil, fmt.Errorf("broker: server: %w", err)
 		}
-		b.addServerLocked(&server{url: sc.URL, scopes: normScopes(sc.Scopes), keepWarm: sc.KeepWarm, origin: OriginConfig, dpop: sc.DPoP, tokens: map[string]*Token{}})
+		if sc.IdleAfter < 0 {
+			return nil, fmt.Errorf("broker: server %s: idle_after is negative", sc.URL)
+		}
+		b.addServerLocked(&server{url: sc.URL, scopes: normScopes(sc.Scopes), keepWarm: sc.KeepWarm, idleAfter: sc.IdleAfter, origin: OriginConfig, dpop: sc.DPoP, tokens: map[string]*Token{}})
 	}
 	return b, nil
 }
@@ -287,5 +293,10 @@ func (b *Broker) rand() float64 {
 // addServerLocked registers s and its refresh rule.
 func (b *Broker) addServerLocked(s *server) {
 	b.servers[s.url] = s
-	b.queue.SetServer(s.url, schedule.Policy{KeepWarm: s.keepWarm})
+	b.queue.SetServer(s.url, s.policy())
+}
+
+// policy is s's background refresh rule.
+func (s *server) policy() schedule.Policy {
+	return schedule.Policy{KeepWarm: s.keepWarm, IdleAfter: s.idleAfter}
 }

@@ -42,8 +42,14 @@ type ServerConfig struct {
 	URL string
 	// Scopes requested when a caller names none; empty means the scopes
 	// the server advertises.
-	Scopes   []string
+	Scopes []string
+	// KeepWarm refreshes the server's tokens in the background whether or
+	// not anyone uses them.
 	KeepWarm bool
+	// IdleAfter, when set, keeps a token refreshed in the background
+	// while someone asked for it within this long; zero means
+	// Config.IdleAfter (schedule.Policy).
+	IdleAfter time.Duration
 	// DPoP is the server's DPoP policy; empty leaves it to its
 	// authorization server's (AuthServerDPoP), else auto.
 	DPoP DPoPPolicy
@@ -88,9 +94,11 @@ type Config struct {
 	// seed it to make schedules reproducible. It is called from several
 	// goroutines and must be safe for concurrent use.
 	Rand func() float64
-	// IdleAfter stops background refresh of servers nobody asked for in
-	// this long, unless they are keep-warm; zero means
-	// schedule.DefaultIdleAfter.
+	// IdleAfter is the idle rule of servers without their own: when set, a
+	// token is refreshed in the background while someone asked for it
+	// within this long; zero means the lifetime rule, under which only a
+	// token asked for since it was obtained is refreshed. Keep-warm
+	// servers are always refreshed (schedule.Policy, Queue.Due).
 	IdleAfter time.Duration
 	// OnNeedsLogin, if set, is called once each time the identity enters
 	// NEEDS_LOGIN (refresh refused, step-up demanded, ID token expired

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/xaad-dev/xaad/broker/idtoken"
-	"github.com/xaad-dev/xaad/broker/schedule"
 )
 
 // Reconfigure swaps the configuration of a running broker: the IdP and its
@@ -85,7 +84,7 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 				s.scopeGen++ // and neither must one in flight (refresh)
 				rescoped = append(rescoped, url)
 			}
-			s.scopes, s.keepWarm, s.origin, s.dpop = n.scopes, n.keepWarm, OriginConfig, n.dpop
+			s.scopes, s.keepWarm, s.idleAfter, s.origin, s.dpop = n.scopes, n.keepWarm, n.idleAfter, OriginConfig, n.dpop
 			servers[url] = s
 		} else if s.origin == OriginUser && cfg.AllowUnlisted {
 			servers[url] = s
@@ -104,7 +103,7 @@ func (b *Broker) Reconfigure(newCfg Config) error {
 	}
 	b.servers = servers
 	for _, s := range servers {
-		b.queue.SetServer(s.url, schedule.Policy{KeepWarm: s.keepWarm})
+		b.queue.SetServer(s.url, s.policy())
 	}
 	b.warmLocked()
 	for _, s := range servers {

@@ -43,8 +43,8 @@ func schedBed(t *testing.T, o bedOpts) (*bed, *clock.Fake) {
 // unlimited is the most a Limit allows: a request every millisecond.
 var unlimited = upstream.Limit{Rate: upstream.MaxRate, Burst: upstream.MaxBurst}
 
-// The background refresh comes inside the window, before any caller
-// needs it, and callers never wait on the network.
+// The background refresh of a token in use comes inside the window,
+// before any caller needs it, and callers never wait on the network.
 func TestSchedulerRefreshesInWindow(t *testing.T) {
 	bd, clock := schedBed(t, bedOpts{})
 	ctx := context.Background()
@@ -52,7 +52,15 @@ func TestSchedulerRefreshesInWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	next := first.NextRefreshAt
+	if !first.NextRefreshAt.IsZero() {
+		t.Fatalf("a token nobody asked for since its fetch says it is refreshed at %s", first.NextRefreshAt)
+	}
+	clock.Advance(time.Minute)
+	again, err := bd.token(t, broker.TokenRequest{}) // in use: now it is planned
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := again.NextRefreshAt
 	if remain := first.ExpiresAt.Sub(next); remain < 18*time.Minute || remain > 22*time.Minute {
 		t.Fatalf("planned refresh %s before expiry, want 20 min +-10%%", remain)
 	}
@@ -130,15 +138,19 @@ func TestOutage(t *testing.T) {
 			if servedStale == 0 {
 				t.Error("no request was served stale with a reason")
 			}
-			// Recovery within one backoff cap (1 min once nothing is valid).
+			// Once the token expired nothing was retried in the background
+			// (callers' own attempts are the misses above): the first
+			// request after recovery fetches a token itself, at once.
 			bd.tb.ClearFaults()
 			for range 7 {
 				clock.Advance(step)
-				bd.b.TickForTest(ctx)
+				if n := bd.b.TickForTest(ctx); n != 0 {
+					t.Fatalf("%d background refreshes of an expired token", n)
+				}
 			}
 			fresh, err := bd.token(t, broker.TokenRequest{})
-			if err != nil || fresh.Stale || fresh.Source == broker.SourceNetwork {
-				t.Fatalf("after recovery: %v (stale %v, source %v); the background refresh should have got it", err, fresh != nil && fresh.Stale, fresh)
+			if err != nil || fresh.Stale || fresh.AccessToken == tok.AccessToken || fresh.Source != broker.SourceNetwork {
+				t.Fatalf("after recovery: %v (stale %v, source %v); the request should have fetched a new token", err, fresh != nil && fresh.Stale, fresh)
 			}
 			t.Logf("%s outage: %d attempts in %s (bound %.0f), %d stale answers", ep, attempts, 2*life, bound, servedStale)
 		})

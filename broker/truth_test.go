@@ -222,6 +222,11 @@ func TestRunRefreshesTokensAndSignIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Asked for again: in use, so refreshed in the background.
+	sb.clock.Advance(time.Second)
+	if _, err := sb.token(t, broker.TokenRequest{}); err != nil {
+		t.Fatal(err)
+	}
 	idExp := sb.b.Identity().ExpiresAt
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -90,6 +90,21 @@ func BenchmarkFleetDay(b *testing.B) {
 	}
 }
 
+// BenchmarkUsed is a request's cost to the queue (the cache-hit path and
+// every simulated request of a fleet): one existing entry, in use.
+func BenchmarkUsed(b *testing.B) {
+	q := schedule.New(schedule.Config{})
+	k := schedule.Key{Server: "https://mcp.example/mcp"}
+	q.Used(k, t0)
+	q.Succeeded(k, t0, t0, t0.Add(time.Hour))
+	now := t0
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(time.Millisecond)
+		q.Used(k, now)
+	}
+}
+
 // turn is one turn of the loop at now: every due refresh succeeds at once.
 func turn(q *schedule.Queue, now time.Time) (int, time.Time) {
 	keys, next := q.Due(now, 0)

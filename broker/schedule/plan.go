@@ -40,18 +40,22 @@ func (q *Queue) Warm(now time.Time) {
 
 // Used records a caller's request for k at now, creating its entry (with
 // nothing planned: the caller's own fetch comes first). A token that had
-// gone idle is due again. It takes only the read lock when the entry
-// exists and is not idle, so the cache-hit path stays cheap.
+// gone idle is due again if the request makes it wanted (see [Queue.Due]):
+// one still valid is refreshed in the background; one expired is left to
+// the caller's fetch. It takes only the read lock and allocates nothing
+// when the entry exists and is not idle, so the cache-hit path stays
+// cheap.
 func (q *Queue) Used(k Key, now time.Time) {
+	at := nanos(now)
 	q.mu.RLock()
 	e := q.lookupLocked(k)
 	if e != nil {
-		e.lastUsed.Store(now.UnixNano())
-		parked := e.parked
+		e.lastUsed.Store(at)
+		wake := e.parked && q.wantedLocked(e, at)
 		q.mu.RUnlock()
-		if parked {
+		if wake {
 			q.mu.Lock()
-			if e.parked && q.lookupLocked(k) == e {
+			if e.parked && q.lookupLocked(k) == e && q.wantedLocked(e, at) {
 				e.parked = false
 				q.place(e)
 			}
@@ -62,12 +66,15 @@ func (q *Queue) Used(k Key, now time.Time) {
 	}
 	q.mu.RUnlock()
 	q.mu.Lock()
-	q.entryLocked(k, now).lastUsed.Store(now.UnixNano())
+	q.entryLocked(k, now).lastUsed.Store(at)
 	q.mu.Unlock()
 }
 
 // Adopt plans a token obtained earlier (loaded from a store): due at its
-// refresh point, even if that has passed, and last used at used.
+// refresh point, even if that has passed, and last used at used. A used
+// not after issued says nobody asked for it in its lifetime as far as
+// anyone knows: under the lifetime rule it is refreshed only if a request
+// comes before its refresh point.
 func (q *Queue) Adopt(k Key, issued, expires, used time.Time) {
 	q.mu.Lock()
 	e := q.entryLocked(k, used)
@@ -83,9 +90,16 @@ func (q *Queue) Adopt(k Key, issued, expires, used time.Time) {
 // limit <= 0), earliest first, and marks them in flight until their
 // outcome ([Queue.Succeeded], [Queue.Failed]) or [Queue.Done].
 // It returns when the next planned refresh is due: zero when none is,
-// not after now when more are due than limit allowed. A due token nobody
-// asked for within its idle rule is not handed out; it waits for the next
-// [Queue.Used].
+// not after now when more are due than limit allowed.
+//
+// Only a refresh that is for someone is handed out, so an idle token
+// costs the IdP nothing: its server is keep-warm; or its Policy (else the
+// Config) has an IdleAfter and a request came within that long before
+// now; or, by default, a request came after the token held was obtained
+// and the token is still valid. The same rule holds for the retries after
+// a failure, so a failing token nobody uses is not retried for nobody.
+// An unwanted key is parked (Entry.Idle) until a [Queue.Used] makes it
+// wanted, or [Queue.Succeeded] (a caller's fetch) plans it afresh.
 func (q *Queue) Due(now time.Time, limit int) ([]Key, time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -93,7 +107,7 @@ func (q *Queue) Due(now time.Time, limit int) ([]Key, time.Time) {
 	at := nanos(now)
 	for len(q.due) > 0 && q.due[0].at <= at && (limit <= 0 || len(keys) < limit) {
 		e := heap.Pop(&q.due).(dueItem).e
-		if q.idleLocked(e, now) {
+		if !q.wantedLocked(e, at) {
 			e.parked = true
 			continue
 		}

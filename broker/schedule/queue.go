@@ -15,9 +15,6 @@ import (
 
 // Queue defaults and limits.
 const (
-	// DefaultIdleAfter stops background refresh of a token nobody asked
-	// for in this long.
-	DefaultIdleAfter = 12 * time.Hour
 	// DefaultParallel bounds the refreshes Run starts at once.
 	DefaultParallel = 8
 	// minRefreshGap is the least time between two refreshes of one token,
@@ -39,13 +36,17 @@ type Key struct {
 	Scopes string
 }
 
-// Policy is one server's background refresh rule.
+// Policy is one server's background refresh rule (see [Queue.Due] for
+// the whole rule).
 type Policy struct {
 	// KeepWarm refreshes the server's tokens whether or not anyone asks;
 	// [Queue.Warm] gives it a default-scope entry.
 	KeepWarm bool
-	// IdleAfter stops background refresh of a token nobody asked for in
-	// this long; zero means the queue's default.
+	// IdleAfter, when set, refreshes a token in the background only if
+	// someone asked for it within this long before the refresh (or retry)
+	// is due, the caller's own fetch included; zero means the queue's
+	// default (Config.IdleAfter), and when that is zero too the lifetime
+	// rule: only a token used since it was obtained is refreshed.
 	IdleAfter time.Duration
 }
 
@@ -74,8 +75,8 @@ type Config struct {
 	// Rand returns jitter draws in [0, 1); nil means math/rand/v2. It must
 	// be safe for concurrent use; a seeded one makes plans reproducible.
 	Rand func() float64
-	// IdleAfter is the idle rule of servers whose Policy has none; zero
-	// means DefaultIdleAfter.
+	// IdleAfter is the idle rule of servers whose Policy has none (see
+	// Policy.IdleAfter); zero means the lifetime rule.
 	IdleAfter time.Duration
 	// Parallel bounds the refreshes Run has running; zero means
 	// DefaultParallel.
@@ -87,9 +88,9 @@ type Config struct {
 // Entry is a snapshot of one key's schedule.
 type Entry struct {
 	Key Key
-	// Next is when the background refresh is due; zero when nothing is
-	// planned (the token was never obtained, and a caller's request owns
-	// the first fetch).
+	// Next is when the background refresh is due; zero when none will
+	// happen: nothing is planned (the token was never obtained, and a
+	// caller's request owns the first fetch), or the entry is Idle.
 	Next time.Time
 	// Attempt counts transient failures since the last success.
 	Attempt int
@@ -101,8 +102,12 @@ type Entry struct {
 	InFlight bool
 	// LastUsed is when a caller last asked for the token.
 	LastUsed time.Time
-	// Idle: the refresh came due while nobody had asked for the token
-	// within the idle rule; it waits for the next request.
+	// Issued and Expires are those of the token held; zero when none.
+	Issued, Expires time.Time
+	// Idle: nobody asked for the token as the idle rule wants by the time
+	// its refresh is due (or it came due so): no background refresh
+	// happens unless a request comes first, and the next request after
+	// the token expired fetches a new one.
 	Idle bool
 }
 
@@ -154,9 +159,6 @@ type entry struct {
 
 // New returns an empty queue.
 func New(cfg Config) *Queue {
-	if cfg.IdleAfter <= 0 {
-		cfg.IdleAfter = DefaultIdleAfter
-	}
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = DefaultParallel
 	}
@@ -236,16 +238,29 @@ func (q *Queue) place(e *entry) {
 	}
 }
 
-func (q *Queue) idleLocked(e *entry, now time.Time) bool {
+// wantedLocked reports whether a background refresh of e at (unix ns) is
+// for someone: its server is keep-warm; or, under an idle_after rule,
+// someone asked within that long before at; or, under the lifetime rule,
+// someone asked since the token held was obtained and it is still valid
+// at. The request that fetched the token does not count under the
+// lifetime rule (it comes before the token's issue time): a token used
+// once is left to expire. Both rules only turn false as at grows, so a
+// key found unwanted at its due time stays so until the next request.
+// Callers hold at least the read lock.
+func (q *Queue) wantedLocked(e *entry, at int64) bool {
 	p := e.srv.policy
 	if p.KeepWarm {
-		return false
+		return true
 	}
+	used := e.lastUsed.Load()
 	limit := p.IdleAfter
 	if limit <= 0 {
 		limit = q.cfg.IdleAfter
 	}
-	return time.Duration(nanos(now)-e.lastUsed.Load()) > limit
+	if limit > 0 {
+		return used != 0 && at-used <= int64(limit)
+	}
+	return e.expires != 0 && used > e.issued && at < e.expires
 }
 
 // nanos is t in the entry's form: wall unix nanoseconds, 0 for none.
@@ -264,11 +279,19 @@ func wall(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-func (e *entry) snapshot() Entry {
-	return Entry{
+func (q *Queue) snapshotLocked(e *entry) Entry {
+	out := Entry{
 		Key: e.key, Next: wall(e.next), Attempt: e.attempt, Err: e.err, Permanent: e.permanent,
-		InFlight: e.inflight, LastUsed: wall(e.lastUsed.Load()), Idle: e.parked,
+		InFlight: e.inflight, LastUsed: wall(e.lastUsed.Load()), Issued: wall(e.issued), Expires: wall(e.expires),
+		Idle: e.parked,
 	}
+	if e.next != 0 && !e.inflight && !e.permanent && !q.wantedLocked(e, e.next) {
+		out.Idle = true
+	}
+	if out.Idle {
+		out.Next = time.Time{}
+	}
+	return out
 }
 
 // Entry returns the schedule of k.
@@ -279,7 +302,7 @@ func (q *Queue) Entry(k Key) (Entry, bool) {
 	if e == nil {
 		return Entry{}, false
 	}
-	return e.snapshot(), true
+	return q.snapshotLocked(e), true
 }
 
 // Entries returns the schedule of every token of server, by scope key.
@@ -292,7 +315,7 @@ func (q *Queue) Entries(server string) []Entry {
 	}
 	out := make([]Entry, 0, len(s.entries))
 	for _, e := range s.entries {
-		out = append(out, e.snapshot())
+		out = append(out, q.snapshotLocked(e))
 	}
 	slices.SortFunc(out, func(a, b Entry) int { return cmp.Compare(a.Key.Scopes, b.Key.Scopes) })
 	return out

@@ -28,6 +28,15 @@ func newQueue(cfg schedule.Config) *schedule.Queue {
 	return schedule.New(cfg)
 }
 
+// inUse sets an idle rule under which every key counts as in use for a
+// week after its last request, so a test of the plan's timing (refresh
+// points, backoff, resync, limits) sees the timing alone; the rule itself
+// has its own tests (rule_test.go).
+func inUse(cfg schedule.Config) schedule.Config {
+	cfg.IdleAfter = 7 * 24 * time.Hour
+	return cfg
+}
+
 func entry(t *testing.T, q *schedule.Queue, k schedule.Key) schedule.Entry {
 	t.Helper()
 	e, ok := q.Entry(k)
@@ -60,6 +69,7 @@ func TestQueuePlansAfterSuccess(t *testing.T) {
 	}
 	wantDue(t, q, t0.Add(time.Hour))
 	next := q.Succeeded(kA, t0, t0, t0.Add(time.Hour))
+	q.Used(kA, t0.Add(time.Minute)) // used in its lifetime, so refreshed
 	if remain := t0.Add(time.Hour).Sub(next); remain < 18*time.Minute || remain > 22*time.Minute {
 		t.Fatalf("planned %s before expiry, want 20 min +-10%%", remain)
 	}
@@ -74,6 +84,7 @@ func TestQueuePlansAfterSuccess(t *testing.T) {
 	wantDue(t, q, next.Add(time.Hour)) // in flight: never twice
 	q.Succeeded(kA, next, next, next.Add(time.Hour))
 	q.Done(kA, next)
+	q.Used(kA, next.Add(time.Minute))
 	if e := entry(t, q, kA); e.InFlight || !e.Next.After(next.Add(30*time.Minute)) {
 		t.Fatalf("after the refresh: in flight %v, next at +%s", e.InFlight, e.Next.Sub(next))
 	}
@@ -82,7 +93,7 @@ func TestQueuePlansAfterSuccess(t *testing.T) {
 // Whatever lifetime a server claims, a token is not refreshed twice within
 // 10 s.
 func TestQueueRefreshFloor(t *testing.T) {
-	q := newQueue(schedule.Config{})
+	q := newQueue(inUse(schedule.Config{}))
 	next := q.Succeeded(kA, t0, t0, t0.Add(2*time.Second))
 	if next.Before(t0.Add(10 * time.Second)) {
 		t.Fatalf("a 2 s token is refreshed after %s", next.Sub(t0))
@@ -92,7 +103,7 @@ func TestQueueRefreshFloor(t *testing.T) {
 // Transient failures back off within the ceiling; a permanent one is never
 // handed out until Retry, which also forgets the count.
 func TestQueueFailures(t *testing.T) {
-	q := newQueue(schedule.Config{})
+	q := newQueue(inUse(schedule.Config{}))
 	boom := errors.New("503")
 	now := t0
 	for attempt := 1; attempt <= 6; attempt++ {
@@ -123,7 +134,7 @@ func TestQueueFailures(t *testing.T) {
 // before it, however short the backoff; a pause that ends before the
 // backoff changes nothing.
 func TestQueueFailureNotBefore(t *testing.T) {
-	q := newQueue(schedule.Config{})
+	q := newQueue(inUse(schedule.Config{}))
 	boom := errors.New("429")
 	pause := t0.Add(7 * time.Second)
 	q.Failed(kA, t0, schedule.Failure{Err: boom, Remaining: time.Hour, NotBefore: pause})
@@ -189,7 +200,7 @@ func TestQueueWarmAndClear(t *testing.T) {
 
 // Removing a key or a server forgets it, in flight or not.
 func TestQueueRemove(t *testing.T) {
-	q := newQueue(schedule.Config{})
+	q := newQueue(inUse(schedule.Config{}))
 	k2 := schedule.Key{Server: kB.Server, Scopes: "write"}
 	for _, k := range []schedule.Key{kA, kB, k2} {
 		q.Succeeded(k, t0, t0, t0.Add(time.Hour))
@@ -209,7 +220,7 @@ func TestQueueRemove(t *testing.T) {
 // A refresh that records no outcome is tried again a second later, not in
 // a hot loop.
 func TestQueueDoneWithoutOutcome(t *testing.T) {
-	q := newQueue(schedule.Config{})
+	q := newQueue(inUse(schedule.Config{}))
 	q.Failed(kA, t0, schedule.Failure{Err: errors.New("x")})
 	at := entry(t, q, kA).Next
 	wantDue(t, q, at, kA)
@@ -221,7 +232,7 @@ func TestQueueDoneWithoutOutcome(t *testing.T) {
 // Resync forgets backoff, spreads what is due over 30 s, keeps plans in
 // the future, and leaves permanent failures and never-obtained keys alone.
 func TestQueueResync(t *testing.T) {
-	q := newQueue(schedule.Config{})
+	q := newQueue(inUse(schedule.Config{}))
 	kC := schedule.Key{Server: "https://c.example/mcp"}
 	kD := schedule.Key{Server: "https://d.example/mcp"}
 	q.Succeeded(kA, t0, t0, t0.Add(time.Hour))
@@ -258,7 +269,7 @@ func TestQueueResync(t *testing.T) {
 
 // Due hands out at most limit keys, earliest first, and says more are due.
 func TestQueueDueLimit(t *testing.T) {
-	q := newQueue(schedule.Config{})
+	q := newQueue(inUse(schedule.Config{}))
 	var all []schedule.Key
 	for i := range 20 {
 		k := schedule.Key{Server: fmt.Sprintf("https://s%02d.example/mcp", i)}
@@ -297,19 +308,33 @@ func compareKeys(a, b schedule.Key) int {
 	return 0
 }
 
-// Adopt plans a stored token at its refresh point even if that passed.
+// Adopt plans a stored token at its refresh point even if that passed,
+// if it was used in its lifetime; one not known to be used waits for a
+// request.
 func TestQueueAdopt(t *testing.T) {
 	q := newQueue(schedule.Config{})
 	issued := t0.Add(-50 * time.Minute)
-	q.Adopt(kA, issued, issued.Add(time.Hour), issued)
+	q.Adopt(kA, issued, issued.Add(time.Hour), issued.Add(10*time.Minute))
+	q.Adopt(kB, issued, issued.Add(time.Hour), issued)
+	if e := entry(t, q, kB); !e.Idle || !e.Next.IsZero() || !e.Issued.Equal(issued) {
+		t.Fatalf("a stored token nobody used shows %+v", e)
+	}
 	wantDue(t, q, t0, kA)
+	q.Used(kB, t0)
+	wantDue(t, q, t0, kB)
 }
 
 // The heap hands out exactly what a full scan of the entries says is
 // due, through a long random mix of every operation.
 func TestQueueMatchesScan(t *testing.T) {
+	for _, idle := range []time.Duration{0, 3 * time.Hour} {
+		t.Run(fmt.Sprint("idle_after=", idle), func(t *testing.T) { matchScan(t, idle) })
+	}
+}
+
+func matchScan(t *testing.T, idle time.Duration) {
 	r := rand.New(rand.NewPCG(3, 3))
-	q := newQueue(schedule.Config{IdleAfter: 3 * time.Hour})
+	q := newQueue(schedule.Config{IdleAfter: idle})
 	var keys []schedule.Key
 	for i := range 12 {
 		keys = append(keys, schedule.Key{Server: fmt.Sprintf("https://s%d.example/mcp", i%5), Scopes: fmt.Sprint(i / 5)})
@@ -344,7 +369,7 @@ func TestQueueMatchesScan(t *testing.T) {
 				clear(inflight)
 			}
 		default:
-			scan := dueByScan(q, keys, now, 3*time.Hour, keys[0].Server)
+			scan := dueByScan(q, keys, now, idle, keys[0].Server)
 			got, _ := q.Due(now, 0)
 			slices.SortFunc(got, compareKeys)
 			if !slices.Equal(got, scan) {
@@ -371,7 +396,10 @@ func dueByScan(q *schedule.Queue, keys []schedule.Key, now time.Time, idle time.
 		if !ok || e.Next.IsZero() || e.Next.After(now) || e.InFlight || e.Permanent || e.Idle {
 			continue
 		}
-		if k.Server != warm && now.Sub(e.LastUsed) > idle {
+		if k.Server != warm && idle > 0 && now.Sub(e.LastUsed) > idle {
+			continue
+		}
+		if k.Server != warm && idle == 0 && (!e.LastUsed.After(e.Issued) || !now.Before(e.Expires)) {
 			continue
 		}
 		out = append(out, k)

@@ -36,7 +36,7 @@ func startLoop(t *testing.T, cfg schedule.Config, seed func(q *schedule.Queue), 
 	t.Helper()
 	clk := clock.NewFake(t0)
 	cfg.Clock = clk
-	q := newQueue(cfg)
+	q := newQueue(inUse(cfg))
 	if seed != nil {
 		seed(q)
 	}
