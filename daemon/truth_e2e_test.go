@@ -255,6 +255,14 @@ func TestLogoutClearsPlans(t *testing.T) {
 	if _, err := c.GetToken(ctx, client.TokenRequest{Resource: url}); err != nil {
 		t.Fatal(err)
 	}
+	if s := serverStatus(t, c, url); s.GetNextRefreshAt() != nil {
+		t.Fatal("a refresh is planned for a token nobody asked for since its fetch")
+	}
+	clk.WaitTimers(1)
+	clk.Advance(time.Second)
+	if _, err := c.GetToken(ctx, client.TokenRequest{Resource: url}); err != nil { // in use now
+		t.Fatal(err)
+	}
 	if s := serverStatus(t, c, url); s.GetNextRefreshAt() == nil {
 		t.Fatal("no refresh planned for a token in use")
 	}
