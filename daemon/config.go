@@ -80,9 +80,15 @@ type AuthServerSection struct {
 
 // ServerSection is one MCP server.
 type ServerSection struct {
-	URL      string   `toml:"url"`
-	Scopes   []string `toml:"scopes"`
-	KeepWarm bool     `toml:"keep_warm"`
+	URL    string   `toml:"url"`
+	Scopes []string `toml:"scopes"`
+	// KeepWarm refreshes the server's tokens in the background whether or
+	// not anyone uses them.
+	KeepWarm bool `toml:"keep_warm"`
+	// IdleAfter, a duration ("8h"), keeps a token refreshed in the
+	// background while it was asked for within that long; unset, only a
+	// token asked for since it was obtained is refreshed (config_idle.go).
+	IdleAfter string `toml:"idle_after"`
 	// AllowedClients, when set, names the executables that may get this
 	// server's tokens (policy.go): absolute paths or "sha256:<hex>".
 	AllowedClients []string `toml:"allowed_clients"`

@@ -55,7 +55,7 @@ func (fc *FileConfig) BrokerConfig() (broker.Config, error) {
 		bc.DefaultClientIssuers, bc.DefaultClientAnyIssuer = fc.DefaultClient.Issuers, fc.DefaultClient.AnyIssuer
 	}
 	for _, s := range fc.Servers {
-		bc.Servers = append(bc.Servers, broker.ServerConfig{URL: s.URL, Scopes: s.Scopes, KeepWarm: s.KeepWarm, DPoP: broker.DPoPPolicy(s.DPoP)})
+		bc.Servers = append(bc.Servers, broker.ServerConfig{URL: s.URL, Scopes: s.Scopes, KeepWarm: s.KeepWarm, IdleAfter: s.idleAfter(), DPoP: broker.DPoPPolicy(s.DPoP)})
 	}
 	bc.AllowUnlisted = fc.Daemon.AllowUnlistedServers == nil || *fc.Daemon.AllowUnlistedServers
 	bc.Limits = fc.limits()

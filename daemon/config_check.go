@@ -99,6 +99,7 @@ func (fc *FileConfig) validateServers() Problems {
 		}
 		p = append(p, checkAllowedClients(where, s.AllowedClients)...)
 		p = append(p, checkDPoP(where, s.DPoP)...)
+		p = append(p, checkIdle(where, s)...)
 	}
 	return p
 }

@@ -60,6 +60,12 @@ func sampleStatus() *xaadv1.StatusResponse {
 				Origin:          xaadv1.ServerOrigin_SERVER_ORIGIN_USER,
 			},
 			{
+				Url:            "https://docs.example/mcp",
+				State:          xaadv1.ServerState_SERVER_STATE_READY,
+				TokenExpiresAt: at(20 * time.Minute),
+				Origin:         xaadv1.ServerOrigin_SERVER_ORIGIN_CONFIG,
+			},
+			{
 				Url:    "https://new.example/mcp",
 				State:  xaadv1.ServerState_SERVER_STATE_IDLE,
 				Origin: xaadv1.ServerOrigin_SERVER_ORIGIN_USER,

@@ -141,10 +141,21 @@ func serverTable(w io.Writer, servers []*xaadv1.ServerStatus, now time.Time) err
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n",
 			s.GetUrl(), state,
-			relTime(s.GetTokenExpiresAt(), now), relTime(s.GetNextRefreshAt(), now),
+			relTime(s.GetTokenExpiresAt(), now), nextRefresh(s, now),
 			lastError(s))
 	}
 	return tw.Flush()
+}
+
+// nextRefresh is when the server's token is refreshed in the background.
+// A ready server without one holds a token nobody asked for since it was
+// obtained: the daemon leaves it to expire (README "Refresh and
+// outages"), and says so rather than a bare dash.
+func nextRefresh(s *xaadv1.ServerStatus, now time.Time) string {
+	if s.GetNextRefreshAt() == nil && s.GetState() == xaadv1.ServerState_SERVER_STATE_READY && s.GetTokenExpiresAt() != nil {
+		return "when used"
+	}
+	return relTime(s.GetNextRefreshAt(), now)
 }
 
 func lastError(s *xaadv1.ServerStatus) string {
