@@ -238,7 +238,8 @@ func (b *Broker) timeoutCtx(ctx context.Context) (context.Context, context.Cance
 
 // Close waits up to the end of ctx for upstream flights in progress (so
 // their results are stored), then cancels the rest and waits for them to
-// return. Call it before closing the store.
+// return, and stores when each token was last used (lastused.go). Call it
+// before closing the store.
 func (b *Broker) Close(ctx context.Context) {
 	// No flight may start once Wait may have begun (WaitGroup rule).
 	b.closeMu.Lock()
@@ -248,12 +249,12 @@ func (b *Broker) Close(ctx context.Context) {
 	go func() { b.flightsWG.Wait(); close(done) }()
 	select {
 	case <-done:
-		b.rootCancel()
-		return
 	case <-ctx.Done():
+		b.rootCancel()
+		<-done
 	}
 	b.rootCancel()
-	<-done
+	b.keepLastUsed()
 }
 
 // errClosed is returned by flights started after Close.

@@ -64,6 +64,10 @@ type tokenRecord struct {
 	Subject string `json:"subject,omitempty"`
 	// JKT is the thumbprint of the key a DPoP token is bound to.
 	JKT string `json:"jkt,omitempty"`
+	// LastUsed is when a request last asked for the token, stored at
+	// shutdown when that was after RefreshedAt (lastused.go); zero when
+	// not known.
+	LastUsed time.Time `json:"last_used,omitempty"`
 }
 
 func tokenKey(serverURL, scopes string) string { return serverURL + "\x00" + scopes }
@@ -133,9 +137,13 @@ func (b *Broker) load() error {
 			AccessToken: r.AccessToken, Type: r.Type, JKT: r.JKT, ExpiresAt: r.ExpiresAt, RefreshedAt: r.RefreshedAt,
 			Scopes: r.Scopes, Resource: r.Resource, AuthServer: r.AuthServer, ServerURL: r.ServerURL, Source: SourceDisk,
 		}
-		// Used when obtained, as far as anyone knows: the idle rule counts
-		// from there.
-		b.queue.Adopt(planKey(srv, scopeKey(r.RequestedScopes)), r.RefreshedAt, r.ExpiresAt, r.RefreshedAt)
+		// Used when obtained, as far as anyone knows, unless the last
+		// shutdown stored a later use: the idle rule counts from there.
+		used := r.RefreshedAt
+		if r.LastUsed.After(used) {
+			used = r.LastUsed
+		}
+		b.queue.Adopt(planKey(srv, scopeKey(r.RequestedScopes)), r.RefreshedAt, r.ExpiresAt, used)
 		if r.RefreshedAt.After(srv.lastRefAt) {
 			srv.lastRefAt = r.RefreshedAt
 		}
