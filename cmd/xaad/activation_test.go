@@ -19,17 +19,6 @@ import (
 	"github.com/xaad-dev/xaad/internal/testbed"
 )
 
-// buildXaad builds this command into dir.
-func buildXaad(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "xaad")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // testConfig writes a configuration for tb into dir.
 func testConfig(t *testing.T, dir string, tb *testbed.Testbed) string {
 	t.Helper()

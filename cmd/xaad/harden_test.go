@@ -22,7 +22,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(hardenEnv) == "1" {
 		os.Exit(hardenChild())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBuilds()
+	os.Exit(code)
 }
 
 func hardenChild() int {

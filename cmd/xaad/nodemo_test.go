@@ -30,8 +30,11 @@ func TestPackagedBuildHasNoTestbed(t *testing.T) {
 	goBin := testenv.Go(t)
 	dir := t.TempDir()
 	packaged := filepath.Join(dir, "xaad-packaged") // buildXaad writes dir/xaad
-	// The flags of scripts/package.sh that bear on what is linked in.
-	build := exec.Command(goBin, "build", "-tags=nodemo", "-trimpath", "-ldflags=-s -w", "-o", packaged, ".")
+	// The flags of scripts/package.sh that bear on what is linked in, and
+	// its -buildmode=pie, which compiles every package differently: with
+	// the same flags, the package step finds this build's packages in the
+	// build cache instead of compiling them all again.
+	build := exec.Command(goBin, "build", "-tags=nodemo", "-trimpath", "-buildmode=pie", "-ldflags=-s -w", "-o", packaged, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build -tags=nodemo: %v\n%s", err, out)

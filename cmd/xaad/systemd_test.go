@@ -16,17 +16,6 @@ import (
 // (docs/toolchain.md §4, recipes B and C). The waits below are hang guards
 // that poll for a state, never assertions about how long something takes.
 
-// buildXaactl builds the CLI into dir.
-func buildXaactl(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "xaactl")
-	out, err := exec.Command("go", "build", "-o", bin, "../xaactl").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build xaactl: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // ctl runs xaactl with env and optional stdin; it returns stdout+stderr.
 func ctl(t *testing.T, bin string, env []string, stdin string, args ...string) (string, error) {
 	t.Helper()
