@@ -60,16 +60,25 @@ func TestIDKey(t *testing.T) {
 	}
 }
 
-// members returns the raw members of a JSON object, read independently of
-// parseMsg.
+// members returns the raw members of a line the bridge wrote, read
+// independently of parseMsg; the line must hold no line break, which would
+// split it on the line-delimited stdio stream.
 func members(t *testing.T, line []byte) map[string]json.RawMessage {
 	t.Helper()
 	if bytes.ContainsAny(line, "\r\n") {
 		t.Fatalf("relayed line %q holds a line break", line)
 	}
+	return object(t, line)
+}
+
+// object returns the raw members of a JSON object, read independently of
+// parseMsg. The client's own lines are read with it, not with members: the
+// fuzzer's input may hold any whitespace, line breaks too, inside the JSON.
+func object(t *testing.T, line []byte) map[string]json.RawMessage {
+	t.Helper()
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(line, &m); err != nil {
-		t.Fatalf("relayed line %q is not a JSON object: %v", line, err)
+		t.Fatalf("line %q is not a JSON object: %v", line, err)
 	}
 	return m
 }
@@ -89,7 +98,7 @@ func FuzzRelay(f *testing.F) {
 			}
 			return
 		}
-		in := members(t, line) // the client's own bytes
+		in := object(t, line) // the client's own bytes
 		if m.method != nil && m.name == "" {
 			t.Fatalf("accepted an empty method: %q", line)
 		}
