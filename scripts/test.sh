@@ -103,6 +103,11 @@ if [ "$quick" -eq 0 ]; then
 else
 	bg go-modules go mod download
 fi
+# The packages of the packaged binaries, compiled with the flags of
+# scripts/package.sh (which cmd/xaad's TestPackagedBuildHasNoTestbed uses
+# too) into the build cache: no other step compiles them so, and they need
+# no C compiler.
+bg go-prebuild env CGO_ENABLED=0 go build -tags nodemo -trimpath -buildmode=pie ./cmd/xaad ./cmd/xaactl
 
 step "Debian packages the tests need"
 missing=()
@@ -151,6 +156,9 @@ if [ "$quick" -eq 0 ]; then
 fi
 
 step "go test -race ./..."
+# Not needed to pass, but a build still running would compile the same
+# packages a second time.
+bg_wait go-prebuild || echo "(the tests build what they need themselves)"
 # The JSON stream is kept whole in $cache/gotest.json; xaad-testreport
 # prints what plain go test would, and collects the skips.
 go build -o "$cache/bin/xaad-testreport" ./internal/cmd/xaad-testreport
@@ -184,5 +192,6 @@ if [ "$quick" -eq 0 ]; then
 
 	step "packages: .deb and .rpm, lintian, rpm -qlp, dpkg -i / -r (root)"
 	bg_wait go-tools >/dev/null || true
+	bg_wait go-prebuild || echo "(package.sh builds them itself)"
 	scripts/package-test.sh
 fi
