@@ -1,7 +1,9 @@
 package schedule
 
 import (
+	"cmp"
 	"container/heap"
+	"slices"
 	"time"
 )
 
@@ -216,7 +218,7 @@ func (q *Queue) Retry(now time.Time) {
 // due by now is spread over the next 30 s. Permanent failures stay.
 func (q *Queue) Resync(now time.Time) {
 	q.mu.Lock()
-	for _, e := range q.entries {
+	for _, e := range q.sortedLocked() {
 		if e.permanent {
 			continue
 		}
@@ -236,6 +238,20 @@ func (q *Queue) Resync(now time.Time) {
 	}
 	q.mu.Unlock()
 	q.wakeup()
+}
+
+// sortedLocked is every entry in key order: a loop that draws jitter
+// draws it in the same order each time, so a seeded queue (a simulator's)
+// plans the same way on every run, which map order would not.
+func (q *Queue) sortedLocked() []*entry {
+	out := make([]*entry, 0, len(q.entries))
+	for _, e := range q.entries {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b *entry) int {
+		return cmp.Or(cmp.Compare(a.key.Server, b.key.Server), cmp.Compare(a.key.Scopes, b.key.Scopes))
+	})
+	return out
 }
 
 // Remove forgets k. A refresh of k in flight ends without effect.

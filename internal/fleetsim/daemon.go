@@ -40,9 +40,12 @@ type daemon struct {
 // slot is one (daemon, server) token: what the daemon holds, the flight
 // in progress, and what the user's usage needs.
 type slot struct {
-	tokExp  int64 // 0: no token
-	tokUses int32
-	tokBin  int32 // bin in which the token was obtained
+	tokIssued int64
+	tokExp    int64 // 0: no token
+	// toldUsed is just after the last request the queue was told of.
+	toldUsed int64
+	tokUses  int32
+	tokBin   int32 // bin in which the token was obtained
 
 	// coverEnd is the end of the last token lifetime the minimum counts:
 	// a request after it needs one more token however well refreshes

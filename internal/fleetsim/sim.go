@@ -42,7 +42,7 @@ type sim struct {
 	index   map[string]int
 	idp     *modelServer
 	as      []*modelServer
-	ev      events
+	ev      *events
 	jitter  *rand.Rand
 	m       *metrics
 	header  http.Header
@@ -73,6 +73,7 @@ func newSim(cfg Config) *sim {
 		index:  map[string]int{},
 		jitter: rand.New(rand.NewPCG(cfg.Seed, 0x6a17)),
 		header: http.Header{},
+		ev:     newEvents(int64(cfg.Duration)),
 	}
 	var idpOut, asOut [][2]int64
 	for _, o := range cfg.Outages {
@@ -132,15 +133,24 @@ func (s *sim) pushStates(d int) {
 	}
 }
 
+// serverOf is the index of k's server. The keys the queue hands out are
+// the simulator's own, whose strings compare by pointer at once; a map
+// lookup per refresh would cost more than the refresh.
+func (s *sim) serverOf(k schedule.Key) int {
+	for i := range s.keys {
+		if s.keys[i].Server == k.Server {
+			return i
+		}
+	}
+	return s.index[k.Server]
+}
+
 func (s *sim) slot(d, sv int) *slot { return &s.slots[d*s.cfg.Servers+sv] }
 
 func (s *sim) loop(progress Progress) {
 	var n int
 	for s.ev.len() > 0 {
 		e := s.ev.pop()
-		if e.at >= s.dur {
-			break
-		}
 		n++
 		if progress != nil && n%(1<<20) == 0 {
 			progress(time.Duration(e.at), s.cfg.Duration)
@@ -191,7 +201,17 @@ func (s *sim) state(d int, now int64, awake bool) {
 // joins the flight of the token.
 func (s *sim) use(d, sv int, now int64) {
 	dm, sl := &s.daemons[d], s.slot(d, sv)
-	dm.q.Used(s.keys[sv], tt(now))
+	if sl.toldUsed <= sl.tokIssued {
+		// The queue hears of the first request of each token's lifetime
+		// (and of every request while no token is held): whether a token
+		// was used during its lifetime is what its refresh depends on,
+		// and a later request of the same lifetime would only move the
+		// time of last use by minutes. The broker tells it of every
+		// request; here that would be most of a large run's time.
+		dm.q.Used(s.keys[sv], tt(now))
+		sl.toldUsed = now + 1
+		defer s.schedWake(d, now) // a token gone idle may be due again
+	}
 	bin := s.m.bin(now)
 	s.m.requests[bin]++
 	if now >= sl.coverEnd {
@@ -236,7 +256,6 @@ func (s *sim) use(d, sv int, now int64) {
 	if t := nextUse(&s.cfg.Usage, &dm.day, dm.usage, now, &sl.sessionEnd); t >= 0 && t < s.dur {
 		s.ev.push(event{at: t, kind: evUse, d: int32(d), s: uint8(sv)})
 	}
-	s.schedWake(d, now)
 }
 
 // fail counts n callers answered with an error at now.
@@ -266,7 +285,7 @@ func (s *sim) wake(d int, now int64) {
 	if free := parallel - dm.running; free > 0 {
 		keys, _ := dm.q.Due(tt(now), free)
 		for _, k := range keys {
-			sv := s.index[k.Server]
+			sv := s.serverOf(k)
 			sl := s.slot(d, sv)
 			if sl.phase != phNone {
 				// The background refresh joins the caller's flight (one
@@ -464,7 +483,7 @@ func (s *sim) failFlight(d, sv int, now int64, transient bool, notBefore int64) 
 func (s *sim) succeed(d, sv int, now int64) {
 	dm, sl := &s.daemons[d], s.slot(d, sv)
 	s.m.obtained++
-	sl.tokExp, sl.tokUses, sl.tokBin = now+s.life, 0, int32(s.m.bin(now))
+	sl.tokIssued, sl.tokExp, sl.tokUses, sl.tokBin = now, now+s.life, 0, int32(s.m.bin(now))
 	if sl.callers > 0 {
 		if now > sl.callerDeadline {
 			s.fail(d, sv, now, sl.callers) // they gave up waiting
