@@ -77,6 +77,9 @@ type Usage struct {
 	Session, Gap, RequestEvery time.Duration
 	// CallerTimeout is the deadline of a caller's request.
 	CallerTimeout time.Duration
+	// NoBreaks makes the day one stretch of Hours from the arrival: no
+	// coffee breaks, no lunch.
+	NoBreaks bool
 }
 
 // Server is a model token endpoint.

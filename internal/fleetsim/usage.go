@@ -45,6 +45,11 @@ func drawDay(u *Usage, r *rand.Rand) day {
 	for i := range maxSegments - 1 {
 		d.suspend[i] = r.Float64() < u.SuspendShare
 	}
+	if u.NoBreaks {
+		end := int64(start + float64(u.Hours))
+		d.seg = [maxSegments][2]int64{{int64(start), end}, {end, end}, {end, end}, {end, end}}
+		d.suspend = [maxSegments]bool{false, false, false, true}
+	}
 	d.suspend[maxSegments-1] = true
 	return d
 }
