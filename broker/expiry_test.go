@@ -16,6 +16,11 @@ import (
 func TestHeldTokenExpiryIsPublished(t *testing.T) {
 	bd, clk := schedBed(t, bedOpts{})
 	url := bd.tb.MCP.URL()
+	if _, err := bd.token(t, broker.TokenRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	// Asked for again: in use, so its refresh is planned.
+	clk.Advance(time.Second)
 	tok, err := bd.token(t, broker.TokenRequest{})
 	if err != nil {
 		t.Fatal(err)

@@ -222,6 +222,10 @@ func TestUnlistedHangingURLsLeaveRefreshAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clk.Advance(time.Second)
+	if _, err := bd.token(t, broker.TokenRequest{}); err != nil { // in use, so refreshed in the background
+		t.Fatal(err)
+	}
 	hang, accepted := hangingListener(t)
 	var wg sync.WaitGroup
 	var limited, other atomic.Int64
