@@ -4,6 +4,7 @@
 #   skip WHAT WHY          record a skipped check; under CI=true fail instead
 #   bg NAME CMD...         start CMD in the background (needs $XAAD_BG, a folder)
 #   bg_wait NAME           wait for it, show its output; its exit status
+#   bg_keep NAME           bg_stop waits for NAME instead of stopping it
 #   bg_stop                stop the background jobs still running
 #
 # skip appends "script<TAB>WHAT<TAB>WHY" to $XAAD_SKIPS when that is set
@@ -72,11 +73,22 @@ bg_wait() {
 	return "$rc"
 }
 
+bg_keep() {
+	: >"$XAAD_BG/$1.keep"
+}
+
 bg_stop() {
 	local f pid
 	for f in "$XAAD_BG"/*.pid; do
 		[ -f "$f" ] || continue
 		pid=$(cat "$f")
-		[ -f "${f%.pid}.rc" ] || kill -TERM -- "-$pid" 2>/dev/null || true
+		[ ! -f "${f%.pid}.rc" ] || continue
+		if [ -f "${f%.pid}.keep" ]; then
+			# Stopping it half way would leave it broken (apt's dpkg).
+			echo "waiting for the background job $(basename "${f%.pid}") to finish ..."
+			while kill -0 "$pid" 2>/dev/null; do sleep 0.5; done
+		else
+			kill -TERM -- "-$pid" 2>/dev/null || true
+		fi
 	done
 }

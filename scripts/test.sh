@@ -56,12 +56,14 @@ summary() {
 	fi
 	printf '\n==> time per step\n'
 	printf '  %s\n' "${timings[@]}"
-	local f r secs
+	local f r secs how
 	for f in "$XAAD_BG"/*.pid; do
 		[ -f "$f" ] || continue
-		r=stopped secs=?
+		r="" secs=?
 		[ ! -f "${f%.pid}.rc" ] || read -r r secs <"${f%.pid}.rc"
-		printf '%6ss  (in the background, exit %s) %s\n' "$secs" "$r" "$(basename "${f%.pid}")"
+		how="exit $r"
+		[ -n "$r" ] || how="stopped before it finished"
+		printf '%7ss  %s (in the background, %s)\n' "$secs" "$(basename "${f%.pid}")" "$how"
 	done
 	printf '%7ss  total\n' $((SECONDS - started))
 	if [ "$rc" -eq 0 ]; then
@@ -117,17 +119,45 @@ for need in "${needs[@]}"; do
 		[[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")
 	fi
 done
+# The C compiler first, in the foreground: from here on every Go build
+# compiles with cgo, as go test -race does (one that appeared later would
+# change the build cache's keys under the builds before it). The rest
+# installs in the background during gofmt, vet and staticcheck; the first
+# step that needs it waits for it (debian_wait). apt is never stopped
+# half way: a run that ends early waits for it (bg_keep).
+first=() rest=()
+for pkg in "${missing[@]}"; do
+	case $pkg in gcc | libc6-dev) first+=("$pkg") ;; *) rest+=("$pkg") ;; esac
+done
 if [ "${#missing[@]}" -eq 0 ]; then
 	echo "all installed"
-elif apt_install "${missing[@]}"; then
-	echo "installed ${missing[*]}"
-else
+elif [ "$(id -u)" -ne 0 ]; then
 	skip "Debian packages" "${missing[*]} missing and not installable (not root): the tests that need them skip"
+elif [ "${#first[@]}" -gt 0 ] && ! apt_install "${first[@]}"; then
+	skip "Debian packages" "${first[*]} could not be installed: go test -race cannot run"
+else
+	[ "${#first[@]}" -eq 0 ] || echo "installed ${first[*]}"
+	if [ "${#rest[@]}" -gt 0 ]; then
+		echo "installing ${rest[*]} in the background"
+		bg_keep apt
+		bg apt bash -c '. scripts/lib.sh && apt_install "$@" && echo "installed $*"' apt "${rest[@]}"
+	fi
 fi
-if [ "$quick" -eq 0 ] && command -v npm >/dev/null; then
-	# In the order the steps use them.
+
+# In the order the steps use them; npm may come with the Debian packages.
+npm_start() {
+	[ "$quick" -eq 0 ] && [ ! -f "$XAAD_BG/npm.pid" ] && command -v npm >/dev/null || return 0
 	bg npm scripts/npm-install.sh tsclient clients dpop-interop conformance
-fi
+}
+npm_start
+
+debian_wait() {
+	[ -f "$XAAD_BG/apt.pid" ] || return 0
+	if [ ! -f "$XAAD_BG/apt.shown" ]; then
+		bg_wait apt || skip "Debian packages" "${rest[*]} could not be installed (see above)"
+		npm_start
+	fi
+}
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))
@@ -148,6 +178,7 @@ if [ "$quick" -eq 0 ]; then
 	"$cache/bin/staticcheck" ./...
 
 	step "generated protobuf code matches proto/"
+	debian_wait
 	if command -v protoc >/dev/null 2>&1 && [ -f /usr/include/google/protobuf/timestamp.proto ]; then
 		scripts/checkproto.sh
 	else
@@ -156,6 +187,7 @@ if [ "$quick" -eq 0 ]; then
 fi
 
 step "go test -race ./..."
+debian_wait
 # Not needed to pass, but a build still running would compile the same
 # packages a second time.
 bg_wait go-prebuild || echo "(the tests build what they need themselves)"
