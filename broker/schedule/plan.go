@@ -161,7 +161,7 @@ func (q *Queue) Done(k Key, now time.Time) {
 func (q *Queue) Succeeded(k Key, now, issued, expires time.Time) time.Time {
 	q.mu.Lock()
 	e := q.entryLocked(k, now)
-	e.attempt, e.err, e.permanent, e.inflight, e.parked = 0, nil, false, false, false
+	e.attempt, e.err, e.permanent, e.inflight, e.parked, e.failingSince = 0, nil, false, false, false, 0
 	e.issued, e.expires = nanos(issued), nanos(expires)
 	next := RefreshAt(issued, expires, q.rand())
 	if floor := now.Add(minRefreshGap); next.Before(floor) {
@@ -185,7 +185,11 @@ func (q *Queue) Failed(k Key, now time.Time, f Failure) {
 		e.permanent = true
 	} else {
 		e.attempt++
-		next := now.Add(Backoff(e.attempt, f.Remaining, q.rand()))
+		if e.failingSince == 0 {
+			e.failingSince = nanos(now)
+		}
+		failing := time.Duration(nanos(now) - e.failingSince)
+		next := now.Add(RetryDelay(e.attempt, f.Remaining, failing, q.rand()))
 		if f.NotBefore.After(next) {
 			next = f.NotBefore
 		}
@@ -204,7 +208,7 @@ func (q *Queue) Retry(now time.Time) {
 		if e.err == nil {
 			continue
 		}
-		e.permanent, e.attempt, e.err = false, 0, nil
+		e.permanent, e.attempt, e.err, e.failingSince = false, 0, nil, 0
 		e.next = nanos(now)
 		q.place(e)
 	}
@@ -222,6 +226,9 @@ func (q *Queue) Resync(now time.Time) {
 		if e.permanent {
 			continue
 		}
+		// The quick retries start again; how long the refresh has been
+		// failing is kept, so a fleet resuming during an outage does not
+		// retry its backlog at once.
 		e.attempt = 0
 		planned := wall(e.next)
 		if e.expires != 0 {

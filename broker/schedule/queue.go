@@ -140,12 +140,15 @@ type serverPlan struct {
 // are about wall time, comparisons are cheap, and a queue of a simulated
 // fleet stays small.
 type entry struct {
-	key       Key
-	srv       *serverPlan
-	next      int64
-	attempt   int
-	err       error
-	permanent bool
+	key     Key
+	srv     *serverPlan
+	next    int64
+	attempt int
+	// failingSince is when the transient failures since the last success
+	// began (0: none): the retries' spread grows with it.
+	failingSince int64
+	err          error
+	permanent    bool
 	// inflight is set by Due and cleared by an outcome or Done.
 	inflight bool
 	parked   bool

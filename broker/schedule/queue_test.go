@@ -107,12 +107,14 @@ func TestQueueFailures(t *testing.T) {
 	boom := errors.New("503")
 	now := t0
 	for attempt := 1; attempt <= 6; attempt++ {
-		q.Failed(kA, now, schedule.Failure{Err: boom, Remaining: time.Hour})
+		q.Failed(kA, now, schedule.Failure{Err: boom})
 		e := entry(t, q, kA)
 		if e.Attempt != attempt || e.Err != boom || e.Permanent {
 			t.Fatalf("attempt %d: entry %+v", attempt, e)
 		}
-		if d := e.Next.Sub(now); d < 100*time.Millisecond || d > schedule.BackoffCeiling(attempt, time.Hour) {
+		// Nothing valid is held, and the failures all came within
+		// seconds: the backoff's ceiling bounds the catch-up's.
+		if d := e.Next.Sub(now); d < 100*time.Millisecond || d > max(schedule.BackoffCeiling(attempt, 0), 8*now.Sub(t0)) {
 			t.Fatalf("attempt %d: retry after %s", attempt, d)
 		}
 		now = e.Next
@@ -237,7 +239,7 @@ func TestQueueResync(t *testing.T) {
 	kD := schedule.Key{Server: "https://d.example/mcp"}
 	q.Succeeded(kA, t0, t0, t0.Add(time.Hour))
 	for range 5 {
-		q.Failed(kB, t0, schedule.Failure{Err: errors.New("503"), Remaining: time.Hour})
+		q.Failed(kB, t0, schedule.Failure{Err: errors.New("503")})
 	}
 	q.Failed(kC, t0, schedule.Failure{Err: errors.New("invalid_client"), Permanent: true})
 	q.Used(kD, t0)
@@ -406,4 +408,32 @@ func dueByScan(q *schedule.Queue, keys []schedule.Key, now time.Time, idle time.
 	}
 	slices.SortFunc(out, compareKeys)
 	return out
+}
+
+// TestQueueCatchUp: a refresh failing for a while is retried on the
+// catch-up spread, measured from its first failure; a success forgets it.
+func TestQueueCatchUp(t *testing.T) {
+	q := newQueue(schedule.Config{})
+	q.Succeeded(kA, t0, t0, t0.Add(time.Hour))
+	q.Used(kA, t0.Add(time.Minute)) // in use: refreshed in the background
+	now := t0.Add(40 * time.Minute)
+	for range 3 {
+		q.Failed(kA, now, schedule.Failure{Err: errors.New("503"), Remaining: t0.Add(time.Hour).Sub(now)})
+		now = entry(t, q, kA).Next
+	}
+	// The fourth failure, 20 minutes of validity left: once more before
+	// expiry, in [expiry-3m, expiry-1m].
+	q.Failed(kA, now, schedule.Failure{Err: errors.New("503"), Remaining: t0.Add(time.Hour).Sub(now)})
+	next := entry(t, q, kA).Next
+	if next.Before(t0.Add(57*time.Minute)) || next.After(t0.Add(59*time.Minute)) {
+		t.Fatalf("retry of a valid token planned at +%s", next.Sub(t0))
+	}
+	// A success forgets the failures: the next failure starts quick again.
+	now = t0.Add(58 * time.Minute)
+	q.Succeeded(kA, now, now, now.Add(time.Hour))
+	q.Used(kA, now.Add(time.Minute))
+	q.Failed(kA, now.Add(40*time.Minute), schedule.Failure{Err: errors.New("503"), Remaining: 20 * time.Minute})
+	if d := entry(t, q, kA).Next.Sub(now.Add(40 * time.Minute)); d > time.Second {
+		t.Fatalf("first failure after a success retried after %s, want the 1 s backoff", d)
+	}
 }

@@ -84,3 +84,33 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryDelay: the first retries are the quick backoff; then a token
+// still valid is retried once, in the two minutes before its last minute;
+// an expired one (or one in that last window) waits below eight times the
+// time it has been failing, at most five minutes.
+func TestRetryDelay(t *testing.T) {
+	for _, u := range []float64{0, 0.5, 0.999} {
+		for attempt := 1; attempt <= 3; attempt++ {
+			if got, want := schedule.RetryDelay(attempt, 20*time.Minute, time.Hour, u), schedule.Backoff(attempt, 20*time.Minute, u); got != want {
+				t.Errorf("quick retry %d, u=%v: %s, want the backoff's %s", attempt, u, got, want)
+			}
+		}
+		got := schedule.RetryDelay(4, 20*time.Minute, 10*time.Second, u)
+		if lo, hi := 17*time.Minute, 19*time.Minute; got < lo || got > hi {
+			t.Errorf("valid token, u=%v: retried after %s, want in [%s, %s]", u, got, lo, hi)
+		}
+		for _, remaining := range []time.Duration{0, -time.Hour, 2 * time.Minute} {
+			got := schedule.RetryDelay(4, remaining, 10*time.Minute, u)
+			if got > 5*time.Minute || got < 100*time.Millisecond {
+				t.Errorf("remaining %s, failing 10m, u=%v: %s, want at most 5m", remaining, u, got)
+			}
+		}
+	}
+	if got := schedule.RetryDelay(5, 0, 10*time.Second, 0.5); got != 40*time.Second {
+		t.Errorf("expired, failing 10s, u=0.5: %s, want 40s (half of 8 x 10s)", got)
+	}
+	if got := schedule.CatchUpCeiling(0); got != 0 {
+		t.Errorf("CatchUpCeiling(0) = %s", got)
+	}
+}
