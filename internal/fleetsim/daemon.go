@@ -59,6 +59,8 @@ type slot struct {
 	phase          uint8
 	prio           upstream.Priority
 	fromQueue      bool // the queue handed the key out: Done is owed
+	failed         bool // the last flight failed: a background one now is a retry
+	retry          bool // this flight is a background retry of a failure
 	retried        bool // the caller's one retry is spent
 	jagRetried     bool // the fresh ID-JAG after invalid_grant is spent
 	countedAtIdP   bool // counted in daemon.idpCallers

@@ -6,12 +6,13 @@ import "time"
 type metrics struct {
 	binNs int64
 	// Per bin: requests sent to the IdP by callers' and by background
-	// flights, the IdP's 429s, requests to and 429s from the
+	// flights, and of these the retries of a failed refresh, the IdP's
+	// 429s, requests to and 429s from the
 	// authorization servers (all of them), callers' requests, those that
 	// had to wait for the network, errors, and tokens used by the bin
 	// they were obtained in.
-	idpCaller, idpBackground, idp429, as, as429 []int32
-	requests, waited, errors, usedByBin         []int32
+	idpCaller, idpBackground, idpRetry, idp429, as, as429 []int32
+	requests, waited, errors, usedByBin                   []int32
 
 	obtained, tokensUsed, minTokens int64
 	waitNanos                       int64
@@ -22,7 +23,7 @@ func newMetrics(c *Config) *metrics {
 	n := int((c.Duration + c.Bin - 1) / c.Bin)
 	mk := func() []int32 { return make([]int32, n) }
 	return &metrics{
-		binNs: int64(c.Bin), idpCaller: mk(), idpBackground: mk(), idp429: mk(), as: mk(), as429: mk(),
+		binNs: int64(c.Bin), idpCaller: mk(), idpBackground: mk(), idpRetry: mk(), idp429: mk(), as: mk(), as429: mk(),
 		requests: mk(), waited: mk(), errors: mk(), usedByBin: mk(),
 	}
 }

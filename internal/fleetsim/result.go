@@ -19,6 +19,7 @@ type Row struct {
 	IdP              float64       // requests at the IdP
 	IdPCaller        float64       // of which callers' flights sent
 	IdPBackground    float64       // of which background refreshes sent
+	IdPRetry         float64       // of which retries of a failed refresh
 	IdP429           float64       // 429s the IdP answered
 	AS               float64       // requests at all authorization servers
 	AS429            float64
@@ -92,10 +93,16 @@ type Recovery struct {
 	// CallerPeakRPS is the highest rate of callers' flights: what people
 	// waited for.
 	CallerPeakRPS float64 `json:"caller_peak_rps"`
-	// CatchUpOverSteady is the most the background refreshes added above
-	// their steady rate in one bin, over the steady rate: the catch-up's
-	// share of the peak.
+	// CatchUpOverSteady is the highest rate of background retries of
+	// refreshes that failed (the catch-up of the outage's backlog) in one
+	// bin, over the steady rate.
 	CatchUpOverSteady float64 `json:"catch_up_over_steady"`
+	// BackgroundExcessOverSteady is the most all background refreshes
+	// added above their steady rate in one bin, over the steady rate: the
+	// catch-up and the refreshes of the tokens callers fetched together
+	// at the recovery, which come due together a lifetime's two thirds
+	// later.
+	BackgroundExcessOverSteady float64 `json:"background_excess_over_steady"`
 	// OutageCalls are the requests sent during the outage.
 	OutageCalls int64 `json:"outage_calls"`
 	// Calls are the requests of the recovery window, TokensNeeded the
@@ -113,7 +120,7 @@ func (s *sim) result() *Result {
 		res.Series = append(res.Series, Row{
 			Start: time.Duration(int64(i) * m.binNs),
 			IdP:   m.perSecond(m.idpCaller[i] + m.idpBackground[i]), IdPCaller: m.perSecond(m.idpCaller[i]),
-			IdPBackground: m.perSecond(m.idpBackground[i]), IdP429: m.perSecond(m.idp429[i]),
+			IdPBackground: m.perSecond(m.idpBackground[i]), IdPRetry: m.perSecond(m.idpRetry[i]), IdP429: m.perSecond(m.idp429[i]),
 			AS: m.perSecond(m.as[i]), AS429: m.perSecond(m.as429[i]),
 			Requests: m.requests[i], Waited: m.waited[i], Errors: m.errors[i],
 		})
@@ -171,21 +178,22 @@ func (s *sim) recovery(res *Result, o Outage, steady, steadyBg float64) Recovery
 	m, c := s.m, &s.cfg
 	end := o.Start + o.Length
 	r := Recovery{Target: string(o.Target), Start: clock(o.Start), End: clock(end)}
-	rate := func(i int) (total, caller, bg float64, calls int64) {
+	rate := func(i int) (total, caller, bg, retry float64, calls int64) {
 		row := res.Series[i]
 		if o.Target == TargetIdP {
-			return row.IdP, row.IdPCaller, row.IdPBackground, int64(m.idpCaller[i] + m.idpBackground[i])
+			return row.IdP, row.IdPCaller, row.IdPBackground, row.IdPRetry, int64(m.idpCaller[i] + m.idpBackground[i])
 		}
-		return row.AS, 0, 0, int64(m.as[i])
+		return row.AS, 0, 0, 0, int64(m.as[i])
 	}
 	for i := m.bin(int64(o.Start)); i < m.bin(int64(end)); i++ {
-		_, _, _, n := rate(i)
+		_, _, _, _, n := rate(i)
 		r.OutageCalls += n
 	}
 	last := int64(end + c.recoveryWindow())
-	var maxBg float64
+	var maxBg, maxRetry float64
 	for i := m.bin(int64(end)); i < len(m.requests) && int64(i)*m.binNs < last; i++ {
-		total, caller, bg, n := rate(i)
+		total, caller, bg, retry, n := rate(i)
+		maxRetry = math.Max(maxRetry, retry)
 		r.PeakRPS = math.Max(r.PeakRPS, total)
 		r.CallerPeakRPS = math.Max(r.CallerPeakRPS, caller)
 		maxBg = math.Max(maxBg, bg)
@@ -195,7 +203,8 @@ func (s *sim) recovery(res *Result, o Outage, steady, steadyBg float64) Recovery
 	r.PeakRPS, r.CallerPeakRPS = round(r.PeakRPS), round(r.CallerPeakRPS)
 	if steady > 0 {
 		r.PeakOverSteady = round(r.PeakRPS / steady)
-		r.CatchUpOverSteady = round(math.Max(0, maxBg-steadyBg) / steady)
+		r.CatchUpOverSteady = round(maxRetry / steady)
+		r.BackgroundExcessOverSteady = round(math.Max(0, maxBg-steadyBg) / steady)
 	}
 	r.CallsPerTokenNeeded = ratio(r.Calls, r.TokensNeeded)
 	return r

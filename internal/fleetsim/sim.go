@@ -322,6 +322,7 @@ func (s *sim) schedWake(d int, now int64) {
 func (s *sim) start(d, sv int, now int64, prio upstream.Priority, fromQueue bool) {
 	sl := s.slot(d, sv)
 	sl.phase, sl.prio, sl.fromQueue, sl.retried, sl.jagRetried = phWaitIdP, prio, fromQueue, false, false
+	sl.retry = prio == upstream.Background && sl.failed
 	if fromQueue {
 		s.daemons[d].running++
 	}
@@ -379,6 +380,9 @@ func (s *sim) send(d, sv int, now int64) {
 			s.m.idpCaller[bin]++
 		} else {
 			s.m.idpBackground[bin]++
+			if sl.retry {
+				s.m.idpRetry[bin]++
+			}
 		}
 		if status == http.StatusTooManyRequests {
 			s.m.idp429[bin]++
@@ -472,6 +476,7 @@ func (s *sim) failFlight(d, sv int, now int64, transient bool, notBefore int64) 
 	if notBefore > 0 {
 		f.NotBefore = tt(notBefore)
 	}
+	sl.failed = true
 	dm.q.Failed(s.keys[sv], tt(now), f)
 	s.fail(d, sv, now, sl.callers)
 	sl.callers = 0
@@ -483,6 +488,7 @@ func (s *sim) failFlight(d, sv int, now int64, transient bool, notBefore int64) 
 func (s *sim) succeed(d, sv int, now int64) {
 	dm, sl := &s.daemons[d], s.slot(d, sv)
 	s.m.obtained++
+	sl.failed = false
 	sl.tokIssued, sl.tokExp, sl.tokUses, sl.tokBin = now, now+s.life, 0, int32(s.m.bin(now))
 	if sl.callers > 0 {
 		if now > sl.callerDeadline {
