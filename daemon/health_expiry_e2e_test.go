@@ -28,6 +28,13 @@ func TestHealthNotServingAtHeldTokenExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Asked for again after it was obtained: the token is in use, so it
+	// is refreshed in the background.
+	clk.WaitTimers(1)
+	clk.Advance(time.Minute)
+	if _, err := c.GetToken(ctx, client.TokenRequest{Resource: url}); err != nil {
+		t.Fatal(err)
+	}
 	e.tb.SetFault(testbed.EndpointASToken, testbed.Fault{Error: "invalid_client", Status: 401})
 	hc := healthpb.NewHealthClient(rawConn(t, e.sock))
 	health := func() healthpb.HealthCheckResponse_ServingStatus {
