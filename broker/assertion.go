@@ -151,7 +151,7 @@ func (b *Broker) mintSpare(key string, srv *server, aud, res string, scopes []st
 func (b *Broker) assertionTarget(ctx context.Context, req AssertionRequest) (srv *server, aud, res string, scopes []string, err error) {
 	scopes = normScopes(req.Scopes)
 	if req.ServerURL != "" {
-		srv, release, err := b.serverFor(req.ServerURL)
+		srv, release, err := b.serverFor(req.ServerURL, false)
 		if err != nil {
 			return nil, "", "", nil, err
 		}

@@ -28,3 +28,14 @@ func (b *Broker) SetIDSleepCapForTest(d time.Duration) { b.idSleepCap = d }
 
 // IDMaxSleep is the default cap of the ID token loop's sleeps.
 const IDMaxSleep = idMaxSleep
+
+// PendingForTest is how many requests hold the pending entry of the
+// unlisted URL url.
+func (b *Broker) PendingForTest(url string) int {
+	b.unlisted.mu.Lock()
+	defer b.unlisted.mu.Unlock()
+	if p := b.unlisted.pending[url]; p != nil {
+		return p.refs
+	}
+	return 0
+}

@@ -165,8 +165,9 @@ func (b *Broker) canSignLocked() bool {
 
 // serverFor returns the server entry for url: a registered one, or, when
 // unlisted servers are allowed, the pending entry its first token is
-// fetched for (unlisted.go). Call release when the request is done.
-func (b *Broker) serverFor(url string) (s *server, release func(), err error) {
+// fetched for (unlisted.go); force tries a pending server that failed a
+// moment ago again. Call release when the request is done.
+func (b *Broker) serverFor(url string, force bool) (s *server, release func(), err error) {
 	if _, err := httpx.CheckURL(url); err != nil {
 		return nil, nil, newError(ReasonInvalidArgument, true, err, "bad MCP server URL")
 	}
@@ -179,7 +180,7 @@ func (b *Broker) serverFor(url string) (s *server, release func(), err error) {
 	if !b.allowUnlisted() {
 		return nil, nil, newError(ReasonServerNotAllowed, true, nil, "%s is not in the configured servers; ask your administrator to add it", url)
 	}
-	return b.unlistedServer(url)
+	return b.unlistedServer(url, force)
 }
 
 // CachedToken returns a copy of the freshest valid cached token of url, or

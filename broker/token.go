@@ -23,7 +23,7 @@ func (b *Broker) Token(ctx context.Context, req TokenRequest) (*Token, error) {
 	if req.MinValid < 0 {
 		return nil, newError(ReasonInvalidArgument, true, nil, "min_valid_for is negative")
 	}
-	srv, release, err := b.serverFor(req.ServerURL)
+	srv, release, err := b.serverFor(req.ServerURL, req.Force)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (b *Broker) Token(ctx context.Context, req TokenRequest) (*Token, error) {
 			// Registered meanwhile, by the configuration or another
 			// entry: ask again as a registered server.
 			release()
-			if srv, release, err = b.serverFor(req.ServerURL); err != nil {
+			if srv, release, err = b.serverFor(req.ServerURL, req.Force); err != nil {
 				return nil, err
 			}
 		}

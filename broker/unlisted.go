@@ -41,6 +41,10 @@ const (
 	MaxUnlistedFailed = 1024
 )
 
+// slotAnswerMargin is how long before its deadline a request waiting for
+// an unlisted slot gives up, to answer in time.
+const slotAnswerMargin = 250 * time.Millisecond
+
 // unlistedSet holds the unlisted URLs not registered (yet): those being
 // tried, and those whose try failed a moment ago.
 type unlistedSet struct {
@@ -67,8 +71,10 @@ func newUnlistedSet() *unlistedSet {
 
 // unlistedServer is the entry a request for the unregistered URL url
 // works with: the one other requests for url share, so they join one
-// flight, or a new one. release ends the request's hold on it.
-func (b *Broker) unlistedServer(url string) (*server, func(), error) {
+// flight, or a new one. release ends the request's hold on it. A forced
+// request (which the daemon bounds per caller) does not take a recent
+// failure for an answer.
+func (b *Broker) unlistedServer(url string, force bool) (*server, func(), error) {
 	u := b.unlisted
 	now := b.now()
 	u.mu.Lock()
@@ -86,9 +92,9 @@ func (b *Broker) unlistedServer(url string) (*server, func(), error) {
 		return p.srv, func() { b.releaseUnlisted(url, p) }, nil
 	}
 	if f, ok := u.failed[url]; ok {
-		if left := UnlistedFailedFor - now.Sub(f.at); left > 0 {
+		if left := UnlistedFailedFor - now.Sub(f.at); left > 0 && !force {
 			return nil, nil, &Error{Reason: f.err.Reason, Err: f.err.Err, Permanent: f.err.Permanent,
-				Msg: fmt.Sprintf("%s (this server is not in the configuration; its last try failed %s ago and is tried again in %s)",
+				Msg: fmt.Sprintf("%s (this server is not in the configuration; its last try failed %s ago and is tried again in %s, or now if forced)",
 					f.err.Msg, now.Sub(f.at).Round(time.Second), left.Round(time.Second))}
 		}
 		delete(u.failed, url)
@@ -143,15 +149,19 @@ func (b *Broker) firstMint(ctx context.Context, srv *server, scopes []string) (*
 	return t, nil
 }
 
-// unlistedSlot waits for an unlisted slot until the caller's deadline, at
-// most UnlistedTimeout.
+// unlistedSlot waits for an unlisted slot until shortly before the
+// caller's deadline (so the caller hears which limit it met, not only
+// that its deadline passed), at most UnlistedTimeout.
 func (b *Broker) unlistedSlot(ctx context.Context) (func(), error) {
-	wait := UnlistedTimeout
+	left := UnlistedTimeout
 	if p := planOf(ctx); p != nil {
-		if _, d := p.state(); !d.IsZero() && d.Sub(b.now()) < wait {
-			wait = d.Sub(b.now())
+		if _, d := p.state(); !d.IsZero() {
+			left = min(left, d.Sub(b.now()))
 		}
+	} else if d, ok := ctx.Deadline(); ok {
+		left = min(left, time.Until(d))
 	}
+	wait := left - min(slotAnswerMargin, left/10)
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	select {

@@ -188,25 +188,46 @@ func TestUnlistedFloodCostsOneDiscoveryEach(t *testing.T) {
 	}
 }
 
-// Requests for the same unknown URL at the same time share one try.
+// Requests for the same unknown URL at the same time share one try,
+// forced ones too (the daemon's forced refresh path ends here).
 func TestUnlistedConcurrentRequestsJoinOneFlight(t *testing.T) {
 	bd := newBed(t, bedOpts{})
-	junk, count := junkServer(t, false)
-	if _, err := bd.b.Token(context.Background(), broker.TokenRequest{ServerURL: junk.URL + "/solo"}); err == nil {
-		t.Fatal("a token from a 404")
-	}
-	one := count.Load()
+	var count atomic.Int64
+	hold := make(chan struct{})
+	junk := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		count.Add(1)
+		<-hold
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(junk.Close)
+	url := junk.URL + "/shared"
 	var wg sync.WaitGroup
-	for range 50 {
+	for i := range 50 {
 		wg.Go(func() {
-			if _, err := bd.b.Token(context.Background(), broker.TokenRequest{ServerURL: junk.URL + "/shared", Force: true}); err == nil {
+			if _, err := bd.b.Token(context.Background(), broker.TokenRequest{ServerURL: url, Force: i%2 == 0}); err == nil {
 				t.Error("a token from a 404")
 			}
 		})
 	}
+	for bd.b.PendingForTest(url) < 50 {
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
 	wg.Wait()
+	one := count.Load()
+	// A forced request after the failure tries again; an unforced one is
+	// answered from memory.
+	if _, err := bd.b.Token(context.Background(), broker.TokenRequest{ServerURL: url}); err == nil {
+		t.Fatal("a token from a 404")
+	}
+	if count.Load() != one {
+		t.Fatalf("a request right after the failure made %d upstream requests", count.Load()-one)
+	}
+	if _, err := bd.b.Token(context.Background(), broker.TokenRequest{ServerURL: url, Force: true}); err == nil {
+		t.Fatal("a token from a 404")
+	}
 	if n := count.Load() - one; n != one {
-		t.Fatalf("50 requests for one URL made %d upstream requests; one discovery is %d", n, one)
+		t.Fatalf("50 requests for one URL made %d upstream requests and a forced one after them %d; one discovery each", one, n)
 	}
 }
 

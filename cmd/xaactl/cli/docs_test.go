@@ -41,8 +41,8 @@ func TestDocsCoverCommands(t *testing.T) {
 			t.Errorf("Docs gives %q no flags but its --help lists some", c.name)
 		}
 	}
-	if len(p.ExitStatus) != ExitDPoPBound+1 {
-		t.Errorf("Docs has %d exit codes, want %d: %v", len(p.ExitStatus), ExitDPoPBound+1, p.ExitStatus)
+	if len(p.ExitStatus) != ExitLimitExceeded+1 {
+		t.Errorf("Docs has %d exit codes, want %d: %v", len(p.ExitStatus), ExitLimitExceeded+1, p.ExitStatus)
 	}
 	if len(p.GlobalFlags) != 1 || p.GlobalFlags[0].Name != "socket" || p.GlobalFlags[0].Arg != "PATH" {
 		t.Errorf("global flags: %+v", p.GlobalFlags)

@@ -19,6 +19,7 @@ const (
 	ExitUpstreamUnavailable = 5 // the IdP or authorization server is unreachable and no valid token is cached
 	ExitDaemonUnreachable   = 6 // the xaad daemon is not running or not reachable
 	ExitDPoPBound           = 7 // the token is DPoP-bound: a printed token is useless, use `xaactl proxy`
+	ExitLimitExceeded       = 8 // a caller reached one of xaad's limits (LIMIT_EXCEEDED, docs/limits.md): retry later, or ask for less
 )
 
 const exitCodesHelp = `Exit codes:
@@ -30,6 +31,7 @@ const exitCodesHelp = `Exit codes:
   5  identity provider or authorization server unavailable
   6  xaad daemon not reachable
   7  the server's tokens are DPoP-bound (use: xaactl proxy URL)
+  8  a limit of xaad was reached (the message names it; retry later)
 `
 
 // usageError is a mistake on the command line (exit code 2).
@@ -67,6 +69,8 @@ func exitCode(err error) int {
 		return ExitUpstreamUnavailable
 	case client.IsUnreachable(err):
 		return ExitDaemonUnreachable
+	case client.ReasonOf(err) == xaadv1.Reason_REASON_LIMIT_EXCEEDED:
+		return ExitLimitExceeded
 	default:
 		return ExitError
 	}

@@ -259,7 +259,7 @@ func TestManPageSections(t *testing.T) {
 	man := read(t, filepath.Join(dir, "man1", "xaactl.1"))
 	_, exit, _ := strings.Cut(man, `.SH "EXIT STATUS"`)
 	exit, _, _ = strings.Cut(exit, ".SH ")
-	for code := cli.ExitOK; code <= cli.ExitDPoPBound; code++ {
+	for code := cli.ExitOK; code <= cli.ExitLimitExceeded; code++ {
 		if !strings.Contains(exit, ".B "+strconv.Itoa(code)+"\n") {
 			t.Errorf("EXIT STATUS of xaactl(1) lacks %d", code)
 		}
