@@ -138,6 +138,8 @@ type Phase struct {
 	Exchanges, Grants int
 	// Peak is the daemon's during the phase.
 	Peak ProcStats
+	// Note is what Check measured, for the report.
+	Note string
 }
 
 // sum adds up kind over every attacker.

@@ -39,6 +39,8 @@ func Attacks() []*Attack {
 		unreadStreams(),
 		forceFlood(),
 		scopeSets(),
+		unlistedFlood(),
+		hostileServer(),
 	}
 }
 

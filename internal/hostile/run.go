@@ -159,6 +159,9 @@ func (r *Report) Summary() string {
 	var b strings.Builder
 	for _, p := range r.Phases {
 		fmt.Fprintf(&b, "%s: %s; %s, %d exchanges, %d grants\n", p.Attack.Name, strings.Join(p.kinds(), ", "), p.Took.Round(time.Millisecond), p.Exchanges, p.Grants)
+		if p.Note != "" {
+			fmt.Fprintf(&b, "  %s\n", p.Note)
+		}
 	}
 	var legit []string
 	for k, n := range r.Legit {
