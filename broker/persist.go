@@ -42,10 +42,12 @@ type serverRecord struct {
 	URL      string   `json:"url"`
 	Scopes   []string `json:"scopes,omitempty"`
 	KeepWarm bool     `json:"keep_warm,omitempty"`
-	// ByUse marks a server registered because it yielded a token, not
-	// added by hand (so it may be evicted); records before it are taken
-	// for added by hand.
+	// ByUse marks a server registered because it yielded a token (so it
+	// may be evicted), Added one added by hand (never evicted). A record
+	// with neither is from before them: registered on first use, or by
+	// hand; it is evictable once it holds no token (legacyLocked).
 	ByUse bool `json:"by_use,omitempty"`
+	Added bool `json:"added,omitempty"`
 }
 
 type tokenRecord struct {
@@ -103,6 +105,7 @@ func (b *Broker) load() error {
 			b.ident = &r
 		}
 	}
+	var legacy []string
 	for key, raw := range srvs {
 		var r serverRecord
 		if err := json.Unmarshal(raw, &r); err != nil || r.V != recordVersion || r.URL != key {
@@ -117,7 +120,12 @@ func (b *Broker) load() error {
 			continue
 		}
 		b.addServerLocked(&server{url: r.URL, scopes: r.Scopes, keepWarm: r.KeepWarm, origin: OriginUser, byUse: r.ByUse, tokens: map[string]*Token{}})
+		if !r.ByUse && !r.Added {
+			legacy = append(legacy, r.URL)
+		}
 	}
+	// After the tokens are loaded (or not: signed out, none is served).
+	defer func() { b.forget(b.legacyLocked(legacy)) }()
 	if b.ident == nil {
 		return nil // tokens of an unknown identity are not served
 	}

@@ -41,7 +41,7 @@ func (b *Broker) AddServer(ctx context.Context, url string, scopes []string, kee
 	b.publishLocked(s, EventChanged, nil)
 	b.mu.Unlock()
 	b.forget(evicted)
-	if err := b.persist(bucketServers, url, serverRecord{V: recordVersion, URL: url, Scopes: scopes, KeepWarm: keepWarm}); err != nil {
+	if err := b.persist(bucketServers, url, serverRecord{V: recordVersion, URL: url, Scopes: scopes, KeepWarm: keepWarm, Added: true}); err != nil {
 		return ServerInfo{}, newError(ReasonInternal, false, err, "cannot store the server")
 	}
 	return b.serverInfo(url)

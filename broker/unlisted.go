@@ -321,3 +321,33 @@ func (u *unlistedSet) forgetFailures() {
 	defer u.mu.Unlock()
 	clear(u.failed)
 }
+
+// legacyLocked settles the servers of records from before by_use and
+// added: each that holds no token is taken for one registered on first
+// use, as every URL asked for once was (3,000 junk URLs made 3,000
+// records), so it may be evicted; then servers beyond
+// MaxUnlistedServers are evicted. It returns the URLs whose records go.
+func (b *Broker) legacyLocked(urls []string) []string {
+	for _, url := range urls {
+		if s := b.servers[url]; s != nil && len(s.tokens) == 0 {
+			s.byUse = true
+		}
+	}
+	var gone []string
+	for {
+		n := 0
+		for _, s := range b.servers {
+			if s.origin == OriginUser {
+				n++
+			}
+		}
+		if n <= b.maxUnlisted() {
+			return gone
+		}
+		evicted, err := b.makeRoomLocked()
+		if err != nil || len(evicted) == 0 {
+			return gone
+		}
+		gone = append(gone, evicted...)
+	}
+}

@@ -362,3 +362,40 @@ func sortedCopy(s []string) []string {
 	slices.Sort(c)
 	return c
 }
+
+// Records from before the bound (every URL asked for once was stored)
+// are held to it at start-up: those without a token are evictable, a
+// server added by hand is not.
+func TestUnlistedLegacyRecordsHeldToTheBound(t *testing.T) {
+	db := boltStore(t)
+	put := func(url string, added bool) {
+		t.Helper()
+		rec := fmt.Sprintf(`{"v":1,"url":%q}`, url)
+		if added {
+			rec = fmt.Sprintf(`{"v":1,"url":%q,"added":true}`, url)
+		}
+		if err := db.Put("servers", url, []byte(rec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		put(fmt.Sprintf("http://127.0.0.1:9/junk%d", i), false)
+	}
+	put("http://127.0.0.1:9/mine", true)
+	bd := newBed(t, bedOpts{configure: func(c *broker.Config) { c.Store, c.MaxUnlistedServers = db, 3 }})
+	stored := storedKeys(t, db, "servers")
+	if len(stored) != 3 || !slices.Contains(stored, "http://127.0.0.1:9/mine") {
+		t.Fatalf("stored after start-up: %q; want 3, the one added by hand among them", stored)
+	}
+	if n := len(bd.b.Servers()); n != 3 {
+		t.Fatalf("%d servers registered after start-up, want 3", n)
+	}
+	// A new proven server takes a junk one's place.
+	if _, err := bd.token(t, broker.TokenRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	stored = storedKeys(t, db, "servers")
+	if len(stored) != 3 || !slices.Contains(stored, "http://127.0.0.1:9/mine") || !slices.Contains(stored, bd.tb.MCP.URL()) {
+		t.Fatalf("stored: %q", stored)
+	}
+}
