@@ -30,7 +30,7 @@ func hostileServer() *Attack {
 		Name:     "hostile-server",
 		What:     "an MCP server answers `xaactl proxy` with endless data: lines, a 100 MB JSON body, an endless event and a 100 MB error page",
 		Procs:    1,
-		Duration: 3 * time.Second,
+		Duration: 2 * time.Second,
 		Prepare: func(*Target) (map[string]string, func(), error) {
 			s := httptest.NewServer(http.HandlerFunc(serveHostileMCP))
 			return map[string]string{"server": s.URL + "/mcp"}, s.Close, nil

@@ -50,7 +50,7 @@ func unlistedFlood() *Attack {
 		Name:     "unlisted-flood",
 		What:     "2 processes with 16 callers each ask for tokens for thousands of unknown loopback URLs: 404s, garbage, and servers that never answer",
 		Procs:    2,
-		Duration: 6 * time.Second,
+		Duration: 4 * time.Second,
 		Prepare: func(t *Target) (map[string]string, func(), error) {
 			nf := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				notFound.Add(1)
