@@ -59,7 +59,7 @@ func cmdFleetSim(args []string, stdout, stderr io.Writer) int {
 	elapsed := time.Since(start)
 	title := o.Title
 	if title == "" {
-		title = fmt.Sprintf("%d users, %d servers each, %s tokens (seed %d)", cfg.Daemons, cfg.Servers, cfg.TokenLifetime, cfg.Seed)
+		title = fmt.Sprintf("%d users, %d servers each, %s tokens (seed %d)", cfg.Daemons, cfg.Servers, shortDuration(cfg.TokenLifetime), cfg.Seed)
 	}
 	var js bytes.Buffer
 	if err := fleetsim.WriteJSON(&js, res); err != nil {
@@ -151,4 +151,16 @@ func dirOf(path string) string {
 		return path[:i+1]
 	}
 	return "."
+}
+
+// shortDuration is d as a title says it: 1h rather than 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -28,7 +28,8 @@ func WritePNG(w io.Writer, r *Result, c *Config, title string) error {
 	p.Title.Text = title
 	p.X.Label.Text = "time of day (h)"
 	p.Y.Label.Text = "requests per second"
-	p.Legend.Top = true
+	// The night is empty: the legend goes there.
+	p.Legend.Top, p.Legend.Left = true, true
 	p.Add(plotter.NewGrid())
 
 	for _, o := range c.Outages {
