@@ -24,21 +24,23 @@ func (b *Broker) runExpiryWatch(ctx context.Context) error {
 		b.mu.Lock()
 		b.publishChangesLocked()
 		b.mu.Unlock()
-		var timer <-chan time.Time
-		stop := func() {}
+		// Armed with no token held too: a token stored by a path that
+		// does not nudge is seen within expiryRecheck, and the loop's
+		// timers do not come and go with the tokens.
+		d := expiryRecheck
 		if next := b.nextExpiry(); !next.IsZero() {
-			t := b.clock.NewTimer(min(next.Sub(b.now()), expiryRecheck))
-			timer, stop = t.C(), func() { t.Stop() }
+			d = min(next.Sub(b.now()), d)
 		}
+		t := b.clock.NewTimer(d)
 		select {
 		case <-ctx.Done():
-			stop()
+			t.Stop()
 			return nil
-		case <-timer:
+		case <-t.C():
 		case <-b.expiryWakeCh():
 			// A new token: its expiry may be the next one.
 		}
-		stop()
+		t.Stop()
 	}
 }
 

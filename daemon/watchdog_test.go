@@ -99,8 +99,9 @@ func TestWatchdogIgnoresWallClockSteps(t *testing.T) {
 		if i%4 == 0 {
 			f.Jump(6 * time.Hour)
 		}
-		// Two timers: the watchdog's ticker and the scheduler's sleep.
-		if err := r.tick(t, 2); err != nil {
+		// Four timers: the watchdog's ticker and the sleeps of the
+		// scheduler, the ID token loop and the expiry watch.
+		if err := r.tick(t, 4); err != nil {
 			t.Fatalf("tick %d after wall-clock steps: %v", i, err)
 		}
 	}
@@ -184,9 +185,9 @@ func TestWatchdogPassesWithIdleBrokerLoops(t *testing.T) {
 		t.Fatalf("first check: %v", err)
 	}
 	for i := range 2 * ticksFor(identityStall, testEvery) {
-		// Three timers: the watchdog's ticker, the scheduler's sleep and
-		// the ID token loop's.
-		if err := r.tick(t, 3); err != nil {
+		// Four timers: the watchdog's ticker and the sleeps of the
+		// scheduler, the ID token loop and the expiry watch.
+		if err := r.tick(t, 4); err != nil {
 			t.Fatalf("tick %d: %v", i, err)
 		}
 	}
