@@ -243,13 +243,14 @@ func TestRunRefreshesTokensAndSignIn(t *testing.T) {
 	defer sub.Close()
 	done := make(chan error, 1)
 	go func() { done <- sb.b.Run(ctx) }()
-	// 45 minutes in 30 s steps, each once both loops sleep on their
-	// timers: the access token is due about 40 min in, the ID token at 40.
+	// 45 minutes in 30 s steps, each once the three loops sleep on their
+	// timers (the refresh queue's, the ID token's, the expiry watch's):
+	// the access token is due about 40 min in, the ID token at 40.
 	for range 90 {
-		waitTimers(t, sb.clock.Fake, 2)
+		waitTimers(t, sb.clock.Fake, 3)
 		sb.clock.Advance(30 * time.Second)
 	}
-	waitTimers(t, sb.clock.Fake, 2)
+	waitTimers(t, sb.clock.Fake, 3)
 	for {
 		ev := nextEvent(t, sub)
 		if ev.Kind == broker.EventRefreshed {
