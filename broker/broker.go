@@ -115,8 +115,10 @@ type server struct {
 	// are running, and those of them in metadata discovery (Status shows
 	// REFRESHING and DISCOVERING).
 	refreshing, discovering atomic.Int32
-	// published is the state watchers last heard of (see publishLocked).
-	published ServerState
+	// published is the state watchers last heard of (see publishLocked),
+	// publishedValid whether it had a valid token (expiry.go).
+	published      ServerState
+	publishedValid bool
 	// pending is set while an unlisted server is not registered: its
 	// first token is being fetched (unlisted.go). byUse marks an unlisted
 	// server registered because it yielded a token, which may be evicted,

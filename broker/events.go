@@ -58,7 +58,8 @@ func (b *Broker) Subscribe(urls []string) *Subscription {
 	b.subs[s] = struct{}{}
 	// The new reader's snapshot comes next: changes are counted from here.
 	for _, srv := range b.servers {
-		srv.published = b.serverInfoLocked(srv).State
+		info := b.serverInfoLocked(srv)
+		srv.published, srv.publishedValid = info.State, !info.TokenExpiresAt.IsZero()
 	}
 	b.mu.Unlock()
 	return s
@@ -82,7 +83,7 @@ func (b *Broker) publishLocked(srv *server, kind EventKind, t *Token) {
 		return
 	}
 	ev := Event{Kind: kind, Server: b.serverInfoLocked(srv)}
-	srv.published = ev.Server.State
+	srv.published, srv.publishedValid = ev.Server.State, !ev.Server.TokenExpiresAt.IsZero()
 	if t != nil {
 		c := *t
 		ev.Token = &c
@@ -109,6 +110,22 @@ func (b *Broker) publishChangesLocked() {
 	}
 	for _, srv := range b.servers {
 		if b.serverInfoLocked(srv).State != srv.published {
+			b.publishLocked(srv, EventChanged, nil)
+		}
+	}
+}
+
+// publishExpiredLocked sends EventChanged for every server that watchers
+// last heard of with a valid token and that holds none now: its token ran
+// out with no refresh or sign-in event to say so. Other changes (a flight
+// starting) are not this one's to publish. The caller holds b.mu for
+// writing.
+func (b *Broker) publishExpiredLocked() {
+	if len(b.subs) == 0 {
+		return
+	}
+	for _, srv := range b.servers {
+		if srv.publishedValid && b.serverInfoLocked(srv).TokenExpiresAt.IsZero() {
 			b.publishLocked(srv, EventChanged, nil)
 		}
 	}

@@ -22,7 +22,7 @@ func (b *Broker) runExpiryWatch(ctx context.Context) error {
 		// First, so an expiry that passed while this loop was busy, with
 		// no valid token left to set a timer for, is published too.
 		b.mu.Lock()
-		b.publishChangesLocked()
+		b.publishExpiredLocked()
 		b.mu.Unlock()
 		// Armed with no token held too: a token stored by a path that
 		// does not nudge is seen within expiryRecheck, and the loop's
