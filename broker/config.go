@@ -97,7 +97,8 @@ type Config struct {
 	// IdleAfter is the idle rule of servers without their own: when set, a
 	// token is refreshed in the background while someone asked for it
 	// within this long; zero means the lifetime rule, under which only a
-	// token asked for since it was obtained is refreshed. Keep-warm
+	// token asked for since it was obtained, and lately (schedule.Queue.Due),
+	// is refreshed. Keep-warm
 	// servers are always refreshed (schedule.Policy, Queue.Due).
 	IdleAfter time.Duration
 	// OnNeedsLogin, if set, is called once each time the identity enters

@@ -19,8 +19,9 @@ func TestHeldTokenExpiryIsPublished(t *testing.T) {
 	if _, err := bd.token(t, broker.TokenRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	// Asked for again: in use, so its refresh is planned.
-	clk.Advance(time.Second)
+	// Asked for again, within the quarter of its lifetime before its
+	// refresh point: in use, so its refresh is planned.
+	clk.Advance(30 * time.Minute)
 	tok, err := bd.token(t, broker.TokenRequest{})
 	if err != nil {
 		t.Fatal(err)

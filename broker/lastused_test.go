@@ -24,7 +24,7 @@ func TestLastUsedSurvivesRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	clock.Advance(time.Minute)
+	clock.Advance(30 * time.Minute) // within the quarter of its lifetime before its refresh
 	if _, err := bd.token(t, broker.TokenRequest{ServerURL: used}); err != nil {
 		t.Fatal(err)
 	}

@@ -55,8 +55,8 @@ func TestSchedulerRefreshesInWindow(t *testing.T) {
 	if !first.NextRefreshAt.IsZero() {
 		t.Fatalf("a token nobody asked for since its fetch says it is refreshed at %s", first.NextRefreshAt)
 	}
-	clock.Advance(time.Minute)
-	again, err := bd.token(t, broker.TokenRequest{}) // in use: now it is planned
+	clock.Advance(30 * time.Minute)
+	again, err := bd.token(t, broker.TokenRequest{}) // in use lately: now it is planned
 	if err != nil {
 		t.Fatal(err)
 	}

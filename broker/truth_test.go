@@ -246,8 +246,13 @@ func TestRunRefreshesTokensAndSignIn(t *testing.T) {
 	// 45 minutes in 30 s steps, each once the three loops sleep on their
 	// timers (the refresh queue's, the ID token's, the expiry watch's):
 	// the access token is due about 40 min in, the ID token at 40.
-	for range 90 {
+	for i := range 90 {
 		waitTimers(t, sb.clock.Fake, 3)
+		if i == 60 { // still in use 30 min in, so its refresh is for someone
+			if _, err := sb.token(t, broker.TokenRequest{}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		sb.clock.Advance(30 * time.Second)
 	}
 	waitTimers(t, sb.clock.Fake, 3)

@@ -273,7 +273,11 @@ func TestUnlistedHangingURLsLeaveRefreshAlone(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	exchanges := bd.tb.TokenExchanges()
-	clk.Advance(first.ExpiresAt.Sub(clk.Now()) - time.Minute)
+	clk.Advance(first.ExpiresAt.Sub(clk.Now()) - 15*time.Minute)
+	if _, err := bd.token(t, broker.TokenRequest{}); err != nil { // still in use
+		t.Fatal(err)
+	}
+	clk.Advance(14 * time.Minute)
 	if n := bd.b.TickForTest(ctx); n != 1 {
 		t.Fatalf("%d refreshes ran, want the registered server's", n)
 	}

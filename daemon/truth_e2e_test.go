@@ -258,8 +258,10 @@ func TestLogoutClearsPlans(t *testing.T) {
 	if s := serverStatus(t, c, url); s.GetNextRefreshAt() != nil {
 		t.Fatal("a refresh is planned for a token nobody asked for since its fetch")
 	}
-	clk.WaitTimers(1)
-	clk.Advance(time.Second)
+	for range 60 { // to within a quarter of its lifetime before its refresh point
+		clk.WaitTimers(1)
+		clk.Advance(30 * time.Second)
+	}
 	if _, err := c.GetToken(ctx, client.TokenRequest{Resource: url}); err != nil { // in use now
 		t.Fatal(err)
 	}

@@ -97,8 +97,9 @@ func (q *Queue) Adopt(k Key, issued, expires, used time.Time) {
 // Only a refresh that is for someone is handed out, so an idle token
 // costs the IdP nothing: its server is keep-warm; or its Policy (else the
 // Config) has an IdleAfter and a request came within that long before
-// now; or, by default, a request came after the token held was obtained
-// and the token is still valid. The same rule holds for the retries after
+// now; or, by default, a request came after the token held was obtained,
+// within a quarter of its lifetime before now, and the token is still
+// valid. The same rule holds for the retries after
 // a failure, so a failing token nobody uses is not retried for nobody.
 // An unwanted key is parked (Entry.Idle) until a [Queue.Used] makes it
 // wanted, or [Queue.Succeeded] (a caller's fetch) plans it afresh.

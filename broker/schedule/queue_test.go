@@ -69,7 +69,7 @@ func TestQueuePlansAfterSuccess(t *testing.T) {
 	}
 	wantDue(t, q, t0.Add(time.Hour))
 	next := q.Succeeded(kA, t0, t0, t0.Add(time.Hour))
-	q.Used(kA, t0.Add(time.Minute)) // used in its lifetime, so refreshed
+	q.Used(kA, t0.Add(30*time.Minute)) // used in its middle third, so refreshed
 	if remain := t0.Add(time.Hour).Sub(next); remain < 18*time.Minute || remain > 22*time.Minute {
 		t.Fatalf("planned %s before expiry, want 20 min +-10%%", remain)
 	}
@@ -84,7 +84,7 @@ func TestQueuePlansAfterSuccess(t *testing.T) {
 	wantDue(t, q, next.Add(time.Hour)) // in flight: never twice
 	q.Succeeded(kA, next, next, next.Add(time.Hour))
 	q.Done(kA, next)
-	q.Used(kA, next.Add(time.Minute))
+	q.Used(kA, next.Add(30*time.Minute))
 	if e := entry(t, q, kA); e.InFlight || !e.Next.After(next.Add(30*time.Minute)) {
 		t.Fatalf("after the refresh: in flight %v, next at +%s", e.InFlight, e.Next.Sub(next))
 	}
@@ -316,7 +316,7 @@ func compareKeys(a, b schedule.Key) int {
 func TestQueueAdopt(t *testing.T) {
 	q := newQueue(schedule.Config{})
 	issued := t0.Add(-50 * time.Minute)
-	q.Adopt(kA, issued, issued.Add(time.Hour), issued.Add(10*time.Minute))
+	q.Adopt(kA, issued, issued.Add(time.Hour), issued.Add(40*time.Minute))
 	q.Adopt(kB, issued, issued.Add(time.Hour), issued)
 	if e := entry(t, q, kB); !e.Idle || !e.Next.IsZero() || !e.Issued.Equal(issued) {
 		t.Fatalf("a stored token nobody used shows %+v", e)
@@ -401,7 +401,7 @@ func dueByScan(q *schedule.Queue, keys []schedule.Key, now time.Time, idle time.
 		if k.Server != warm && idle > 0 && now.Sub(e.LastUsed) > idle {
 			continue
 		}
-		if k.Server != warm && idle == 0 && (!e.LastUsed.After(e.Issued) || !now.Before(e.Expires)) {
+		if k.Server != warm && idle == 0 && (!e.LastUsed.After(e.Issued) || !now.Before(e.Expires) || now.Sub(e.LastUsed) > e.Expires.Sub(e.Issued)/4) {
 			continue
 		}
 		out = append(out, k)
@@ -415,8 +415,8 @@ func dueByScan(q *schedule.Queue, keys []schedule.Key, now time.Time, idle time.
 func TestQueueCatchUp(t *testing.T) {
 	q := newQueue(schedule.Config{})
 	q.Succeeded(kA, t0, t0, t0.Add(time.Hour))
-	q.Used(kA, t0.Add(time.Minute)) // in use: refreshed in the background
 	now := t0.Add(40 * time.Minute)
+	q.Used(kA, t0.Add(45*time.Minute)) // in use: refreshed in the background
 	for range 3 {
 		q.Failed(kA, now, schedule.Failure{Err: errors.New("503"), Remaining: t0.Add(time.Hour).Sub(now)})
 		now = entry(t, q, kA).Next
@@ -431,7 +431,7 @@ func TestQueueCatchUp(t *testing.T) {
 	// A success forgets the failures: the next failure starts quick again.
 	now = t0.Add(58 * time.Minute)
 	q.Succeeded(kA, now, now, now.Add(time.Hour))
-	q.Used(kA, now.Add(time.Minute))
+	q.Used(kA, now.Add(30*time.Minute))
 	q.Failed(kA, now.Add(40*time.Minute), schedule.Failure{Err: errors.New("503"), Remaining: 20 * time.Minute})
 	if d := entry(t, q, kA).Next.Sub(now.Add(40 * time.Minute)); d > time.Second {
 		t.Fatalf("first failure after a success retried after %s, want the 1 s backoff", d)

@@ -81,7 +81,9 @@ func TestRuleDay(t *testing.T) {
 		maxUnused      int
 	}{
 		{name: "used once", uses: []time.Duration{0}, lastRef: -1},
-		{name: "used twice in one lifetime", uses: []time.Duration{0, 20 * time.Minute}, minRef: 1, maxRef: 1, lastRef: time.Hour, maxUnused: 1},
+		{name: "used twice in one lifetime", uses: []time.Duration{0, 30 * time.Minute}, minRef: 1, maxRef: 1, lastRef: time.Hour, maxUnused: 1},
+		// The session ended early in the token's life: nothing bought for nobody.
+		{name: "used twice, early in one lifetime", uses: []time.Duration{0, 10 * time.Minute}, lastRef: -1},
 		{name: "used in the next lifetime only after expiry", uses: []time.Duration{0, 3 * time.Hour}, lastRef: -1},
 		{name: "workday", uses: workday, minRef: 11, maxRef: 14, lastRef: 8*time.Hour + 45*time.Minute, maxUnused: 1},
 		{name: "keep warm, never used", policy: schedule.Policy{KeepWarm: true}, minRef: 34, maxRef: 40, lastRef: 24 * time.Hour, maxUnused: 40},
@@ -142,6 +144,10 @@ func TestRuleEntryTellsTheTruth(t *testing.T) {
 		t.Fatalf("the queue's wake-up is %s, want %s (it parks the entry then)", n, next)
 	}
 	q.Used(kA, t0.Add(5*time.Minute))
+	if e := entry(t, q, kA); !e.Idle || !e.Next.IsZero() {
+		t.Fatalf("a token used only early in its life shows %+v", e)
+	}
+	q.Used(kA, t0.Add(30*time.Minute))
 	if e := entry(t, q, kA); e.Idle || !e.Next.Equal(next) {
 		t.Fatalf("a used token shows %+v, want its refresh at %s", e, next)
 	}
@@ -197,7 +203,7 @@ func TestRuleFailuresOfUnusedTokens(t *testing.T) {
 	exp := t0.Add(time.Hour)
 	q.Used(kA, t0)
 	q.Succeeded(kA, t0, t0, exp)
-	q.Used(kA, t0.Add(5*time.Minute))
+	q.Used(kA, t0.Add(45*time.Minute))
 	n, last := retries(q, kA, t0.Add(30*time.Minute), t0.Add(3*time.Hour), exp)
 	if n < 5 || !last.Before(exp) {
 		t.Fatalf("a used token's refresh was retried %d times, the last at +%s (expiry +1h)", n, last.Sub(t0))
@@ -230,8 +236,8 @@ func TestRuleRestartAndResync(t *testing.T) {
 	kW := schedule.Key{Server: "https://warm.example/mcp"}
 	q.SetServer(kW.Server, schedule.Policy{KeepWarm: true})
 	issued := t0.Add(-30 * time.Minute)
-	q.Adopt(kA, issued, issued.Add(time.Hour), issued.Add(time.Minute)) // used after issue
-	q.Adopt(kB, issued, issued.Add(time.Hour), issued)                  // not known to be used
+	q.Adopt(kA, issued, issued.Add(time.Hour), issued.Add(35*time.Minute)) // used lately
+	q.Adopt(kB, issued, issued.Add(time.Hour), issued)                     // not known to be used
 	q.Adopt(kW, issued, issued.Add(time.Hour), issued)
 	keys, _ := q.Due(t0.Add(15*time.Minute), 0)
 	if len(keys) != 2 || keys[0] == kB || keys[1] == kB {

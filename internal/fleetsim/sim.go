@@ -20,6 +20,11 @@ var epoch = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 // out (broker/token.go).
 const expirySkew = int64(10 * time.Second)
 
+// tellEvery: after the first request of a token's lifetime the queue is
+// told of at most one request a minute; its rule looks at how recently a
+// token was used on the scale of a third of its lifetime.
+const tellEvery = int64(time.Minute)
+
 // parallel is Queue.Run's default bound on background refreshes at once.
 const parallel = schedule.DefaultParallel
 
@@ -201,13 +206,13 @@ func (s *sim) state(d int, now int64, awake bool) {
 // joins the flight of the token.
 func (s *sim) use(d, sv int, now int64) {
 	dm, sl := &s.daemons[d], s.slot(d, sv)
-	if sl.toldUsed <= sl.tokIssued {
+	if sl.toldUsed <= sl.tokIssued || now-sl.toldUsed >= tellEvery {
 		// The queue hears of the first request of each token's lifetime
-		// (and of every request while no token is held): whether a token
-		// was used during its lifetime is what its refresh depends on,
-		// and a later request of the same lifetime would only move the
-		// time of last use by minutes. The broker tells it of every
-		// request; here that would be most of a large run's time.
+		// (and of every request while no token is held), then of one a
+		// minute at most: its rule depends on whether and how recently a
+		// token was used, and a minute is small beside the third of a
+		// lifetime it looks back. The broker tells it of every request;
+		// here that would be most of a large run's time.
 		dm.q.Used(s.keys[sv], tt(now))
 		sl.toldUsed = now + 1
 		defer s.schedWake(d, now) // a token gone idle may be due again
