@@ -124,13 +124,11 @@ func (b *Broker) releaseUnlisted(url string, p *pendingServer) {
 // tried once more, as mintRetrying does). The server is registered once
 // it yielded a token; a failure is remembered for UnlistedFailedFor.
 func (b *Broker) firstMint(ctx context.Context, srv *server, scopes []string) (*Token, error) {
-	release, err := b.unlistedSlot(ctx)
+	ctx, done, err := b.unlistedFlight(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	ctx, cancel := context.WithTimeout(ctx, UnlistedTimeout)
-	defer cancel()
+	defer done()
 	t, err := b.mint(ctx, srv, scopes)
 	b.mu.RLock()
 	discovered := srv.meta != nil
@@ -147,6 +145,17 @@ func (b *Broker) firstMint(ctx context.Context, srv *server, scopes []string) (*
 		return nil, err
 	}
 	return t, nil
+}
+
+// unlistedFlight takes an unlisted slot for the work on a pending server
+// and bounds that work by UnlistedTimeout; done ends both.
+func (b *Broker) unlistedFlight(ctx context.Context) (_ context.Context, done func(), _ error) {
+	release, err := b.unlistedSlot(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	fctx, cancel := context.WithTimeout(ctx, UnlistedTimeout)
+	return fctx, func() { cancel(); release() }, nil
 }
 
 // unlistedSlot waits for an unlisted slot until shortly before the
@@ -300,13 +309,11 @@ func (b *Broker) assertionMetadata(ctx context.Context, srv *server) (*metadata,
 	if !srv.pending.Load() {
 		return b.metadata(ctx, srv, false)
 	}
-	release, err := b.unlistedSlot(ctx)
+	ctx, done, err := b.unlistedFlight(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	ctx, cancel := context.WithTimeout(ctx, UnlistedTimeout)
-	defer cancel()
+	defer done()
 	m, err := b.metadata(ctx, srv, false)
 	if err != nil {
 		b.unlistedFailed(srv.url, err)

@@ -41,6 +41,7 @@ func FuzzSame(f *testing.F) {
 		{"https://a.example./", "https://a.example/"},
 		{"https://[::1]:0443/", "https://[::1]:443/"},
 		{"https://ß.example/", "https://ss.example/"},
+		{"http://127.0.0.1]/", "http://127.0.0.1]/"},
 	} {
 		f.Add(p[0], p[1])
 	}
