@@ -77,6 +77,7 @@ func (b *Broker) Token(ctx context.Context, req TokenRequest) (*Token, error) {
 			// entry: ask again as a registered server.
 			release()
 			if srv, release, err = b.serverFor(req.ServerURL, req.Force); err != nil {
+				release = func() {} // released above; the deferred call must not find nil
 				return nil, err
 			}
 		}

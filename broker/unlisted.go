@@ -87,10 +87,6 @@ func (b *Broker) unlistedServer(url string, force bool) (*server, func(), error)
 	if ok {
 		return s, func() {}, nil
 	}
-	if p := u.pending[url]; p != nil {
-		p.refs++
-		return p.srv, func() { b.releaseUnlisted(url, p) }, nil
-	}
 	if f, ok := u.failed[url]; ok {
 		if left := UnlistedFailedFor - now.Sub(f.at); left > 0 && !force {
 			return nil, nil, &Error{Reason: f.err.Reason, Err: f.err.Err, Permanent: f.err.Permanent,
@@ -98,6 +94,12 @@ func (b *Broker) unlistedServer(url string, force bool) (*server, func(), error)
 					f.err.Msg, now.Sub(f.at).Round(time.Second), left.Round(time.Second))}
 		}
 		delete(u.failed, url)
+	}
+	// After the failure check: a flight that just failed is answered by
+	// its failure, not joined again by a request that came as it ended.
+	if p := u.pending[url]; p != nil {
+		p.refs++
+		return p.srv, func() { b.releaseUnlisted(url, p) }, nil
 	}
 	if len(u.pending) >= MaxUnlistedPending {
 		return nil, nil, newError(ReasonLimitExceeded, false, nil,
@@ -124,6 +126,7 @@ func (b *Broker) releaseUnlisted(url string, p *pendingServer) {
 // tried once more, as mintRetrying does). The server is registered once
 // it yielded a token; a failure is remembered for UnlistedFailedFor.
 func (b *Broker) firstMint(ctx context.Context, srv *server, scopes []string) (*Token, error) {
+	gen := b.gen.Load()
 	ctx, done, err := b.unlistedFlight(ctx)
 	if err != nil {
 		return nil, err
@@ -141,7 +144,7 @@ func (b *Broker) firstMint(ctx context.Context, srv *server, scopes []string) (*
 		err = b.promote(srv, scopeKey(scopes))
 	}
 	if err != nil {
-		b.unlistedFailed(srv.url, err)
+		b.unlistedFailed(srv.url, err, gen)
 		return nil, err
 	}
 	return t, nil
@@ -188,7 +191,7 @@ func (b *Broker) unlistedSlot(ctx context.Context) (func(), error) {
 // unlistedFailed remembers that url's try failed, unless the failure was
 // not the server's doing (a limit or a gate of xaad's, a stop, a sign-in
 // that is missing or changed): those say nothing about the URL.
-func (b *Broker) unlistedFailed(url string, err error) {
+func (b *Broker) unlistedFailed(url string, err error, gen uint64) {
 	var be *Error
 	var we *upstream.WaitError
 	if !errors.As(err, &be) || be.Reason == ReasonLimitExceeded || be.Reason == ReasonLoginRequired ||
@@ -199,6 +202,11 @@ func (b *Broker) unlistedFailed(url string, err error) {
 	now := b.now()
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if b.gen.Load() != gen {
+		// The sign-in changed while the flight ran (and forgetFailures
+		// ran under u.mu): its failure says nothing of the new one.
+		return
+	}
 	if len(u.failed) >= MaxUnlistedFailed {
 		oldest := ""
 		for k, f := range u.failed {
@@ -309,6 +317,7 @@ func (b *Broker) assertionMetadata(ctx context.Context, srv *server) (*metadata,
 	if !srv.pending.Load() {
 		return b.metadata(ctx, srv, false)
 	}
+	gen := b.gen.Load()
 	ctx, done, err := b.unlistedFlight(ctx)
 	if err != nil {
 		return nil, err
@@ -316,7 +325,7 @@ func (b *Broker) assertionMetadata(ctx context.Context, srv *server) (*metadata,
 	defer done()
 	m, err := b.metadata(ctx, srv, false)
 	if err != nil {
-		b.unlistedFailed(srv.url, err)
+		b.unlistedFailed(srv.url, err, gen)
 	}
 	return m, err
 }
