@@ -250,29 +250,42 @@ func (q *Queue) place(e *entry) {
 	}
 }
 
-// wantedLocked reports whether a background refresh of e at (unix ns) is
-// for someone: its server is keep-warm; or, under an idle_after rule,
-// someone asked within that long before at; or, under the lifetime rule,
-// someone asked since the token held was obtained, within a quarter of its
-// lifetime before at, and it is still valid at. The request that fetched the token does not count under the
-// lifetime rule (it comes before the token's issue time): a token used
-// once is left to expire. Both rules only turn false as at grows, so a
-// key found unwanted at its due time stays so until the next request.
+// wantedLocked is [Wanted] of e at (unix ns) under its server's policy.
 // Callers hold at least the read lock.
 func (q *Queue) wantedLocked(e *entry, at int64) bool {
-	p := e.srv.policy
+	return wanted(e.srv.policy, q.cfg.IdleAfter, e.lastUsed.Load(), e.issued, e.expires, at)
+}
+
+// Wanted is the rule of [Queue.Due] on its own: whether a background
+// refresh at `at` is for someone, for a token obtained at issued and
+// expiring at expires (zero: none held) that a caller last asked for at
+// used, under policy p and the queue's default idleAfter. Its server is
+// keep-warm; or, under an idle_after rule, someone asked within that long
+// before at; or, under the lifetime rule, someone asked since the token
+// held was obtained, within a quarter of its lifetime before at, and it
+// is still valid at. The request that fetched the token does not count
+// under the lifetime rule (it comes before the token's issue time): a
+// token used once is left to expire. Every rule only turns false as at
+// grows, so a key found unwanted at its due time stays so until the next
+// request, and never as used grows: a later request never makes a
+// refresh less wanted. A driver that tells the queue of requests lazily (a
+// simulator's) uses it to know which entries Due may have parked.
+func Wanted(p Policy, idleAfter time.Duration, used, issued, expires, at time.Time) bool {
+	return wanted(p, idleAfter, nanos(used), nanos(issued), nanos(expires), nanos(at))
+}
+
+func wanted(p Policy, idleAfter time.Duration, used, issued, expires, at int64) bool {
 	if p.KeepWarm {
 		return true
 	}
-	used := e.lastUsed.Load()
 	limit := p.IdleAfter
 	if limit <= 0 {
-		limit = q.cfg.IdleAfter
+		limit = idleAfter
 	}
 	if limit > 0 {
 		return used != 0 && at-used <= int64(limit)
 	}
-	return e.expires != 0 && used > e.issued && at < e.expires && at-used <= (e.expires-e.issued)/recentDivisor
+	return expires != 0 && used > issued && at < expires && at-used <= (expires-issued)/recentDivisor
 }
 
 // nanos is t in the entry's form: wall unix nanoseconds, 0 for none.

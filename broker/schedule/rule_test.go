@@ -265,3 +265,48 @@ func TestUsedAllocatesNothing(t *testing.T) {
 		t.Fatalf("Used allocates %.1f times per call", n)
 	}
 }
+
+// TestWantedIsDuesRule: the exported rule says what Due does. For each
+// case a 1-hour token obtained at t0 is used at an offset and Due is
+// asked past the refresh point: the key is handed out exactly when
+// Wanted says so.
+func TestWantedIsDuesRule(t *testing.T) {
+	k := schedule.Key{Server: "https://mcp.example/mcp"}
+	cases := []struct {
+		name    string
+		policy  schedule.Policy
+		used    time.Duration // since t0; -1s: only the fetch's own request
+		at      time.Duration
+		handOut bool
+	}{
+		{"used lately", schedule.Policy{}, 40 * time.Minute, 50 * time.Minute, true},
+		{"used at the window's edge", schedule.Policy{}, 35 * time.Minute, 50 * time.Minute, true},
+		{"used before the window", schedule.Policy{}, 34 * time.Minute, 50 * time.Minute, false},
+		{"only the fetch's own request", schedule.Policy{}, -time.Second, 50 * time.Minute, false},
+		{"expired", schedule.Policy{}, 59 * time.Minute, 61 * time.Minute, false},
+		{"keep warm, never used", schedule.Policy{KeepWarm: true}, -time.Second, 50 * time.Minute, true},
+		{"idle_after kept", schedule.Policy{IdleAfter: 5 * time.Minute}, 45 * time.Minute, 50 * time.Minute, true},
+		{"idle_after passed", schedule.Policy{IdleAfter: 5 * time.Minute}, 44 * time.Minute, 50 * time.Minute, false},
+		{"idle_after outlives the token", schedule.Policy{IdleAfter: 3 * time.Hour}, -time.Second, 2 * time.Hour, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			q := schedule.New(schedule.Config{Rand: func() float64 { return 0.5 }})
+			q.SetServer(k.Server, c.policy)
+			issued, expires := t0, t0.Add(time.Hour)
+			used, at := t0.Add(c.used), t0.Add(c.at)
+			q.Used(k, issued.Add(-time.Second)) // the caller's fetch
+			q.Succeeded(k, issued, issued, expires)
+			if c.used >= 0 {
+				q.Used(k, used)
+			}
+			if got := schedule.Wanted(c.policy, 0, used, issued, expires, at); got != c.handOut {
+				t.Errorf("Wanted = %v, want %v", got, c.handOut)
+			}
+			keys, _ := q.Due(at, 0)
+			if handed := len(keys) == 1; handed != c.handOut {
+				t.Errorf("Due handed out %v, Wanted says %v", keys, c.handOut)
+			}
+		})
+	}
+}

@@ -31,8 +31,14 @@ type daemon struct {
 	// wakeAt is the time of the wake-up event in the heap that counts;
 	// -1: none.
 	wakeAt int64
-	usage  *rand.Rand
-	day    day
+	// usage draws the user's day and requests. The generator and its
+	// state live in the daemon, next to what a request reads anyway: a
+	// separate allocation each was a cache miss per request in a large run.
+	usage rand.Rand
+	pcg   rand.PCG
+	day   day
+	// untold: a slot of the daemon has an untold request.
+	untold bool
 	// erred: the user got an error while the upstreams were up.
 	erred bool
 }
@@ -42,10 +48,18 @@ type daemon struct {
 type slot struct {
 	tokIssued int64
 	tokExp    int64 // 0: no token
-	// toldUsed is just after the last request the queue was told of.
-	toldUsed int64
-	tokUses  int32
-	tokBin   int32 // bin in which the token was obtained
+	// lastUse is the time of the last request; untold is just after it
+	// while the queue has not been told of it yet, 0 once it has;
+	// toldUse is the last request the queue was told of.
+	lastUse, untold, toldUse int64
+	// next is when the queue's plan has the token's refresh due; -1: not
+	// known.
+	next int64
+	// queued: the queue has an entry for the token. mayPark: the entry
+	// may be parked, so a request must be told at once to plan it again.
+	queued, mayPark bool
+	tokUses         int32
+	tokBin          int32 // bin in which the token was obtained
 
 	// coverEnd is the end of the last token lifetime the minimum counts:
 	// a request after it needs one more token however well refreshes

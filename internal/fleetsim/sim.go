@@ -20,11 +20,6 @@ var epoch = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 // out (broker/token.go).
 const expirySkew = int64(10 * time.Second)
 
-// tellEvery: after the first request of a token's lifetime the queue is
-// told of at most one request a minute; its rule looks at how recently a
-// token was used on the scale of a third of its lifetime.
-const tellEvery = int64(time.Minute)
-
 // parallel is Queue.Run's default bound on background refreshes at once.
 const parallel = schedule.DefaultParallel
 
@@ -51,6 +46,9 @@ type sim struct {
 	jitter  *rand.Rand
 	m       *metrics
 	header  http.Header
+	// eager tells the queue of every request, as the broker does, instead
+	// of lazily (see flush): TestLazyUsedIsExact compares the two.
+	eager bool
 }
 
 // Progress, when not nil, is called now and then with the simulated time
@@ -106,8 +104,9 @@ func newSim(cfg Config) *sim {
 		dm.q = schedule.New(schedule.Config{Rand: s.jitter.Float64})
 		dm.idp = *idpPacer
 		dm.wakeAt = -1
-		dm.usage = rand.New(rand.NewPCG(cfg.Seed, uint64(d)+1))
-		dm.day = drawDay(&cfg.Usage, dm.usage)
+		dm.pcg = *rand.NewPCG(cfg.Seed, uint64(d)+1)
+		dm.usage = *rand.New(&dm.pcg) // s.daemons is never reallocated
+		dm.day = drawDay(&cfg.Usage, &dm.usage)
 		s.pushStates(d)
 		for sv := range cfg.Servers {
 			sl := s.slot(d, sv)
@@ -117,7 +116,7 @@ func newSim(cfg Config) *sim {
 			}
 			start := dm.day.seg[0][0]
 			sl.sessionEnd = start
-			if t := nextUse(&cfg.Usage, &dm.day, dm.usage, start, &sl.sessionEnd); t >= 0 && t < s.dur {
+			if t := nextUse(&cfg.Usage, &dm.day, &dm.usage, start, &sl.sessionEnd); t >= 0 && t < s.dur {
 				s.ev.push(event{at: t, kind: evUse, d: int32(d), s: uint8(sv)})
 			}
 		}
@@ -187,6 +186,9 @@ func (s *sim) state(d int, now int64, awake bool) {
 		if !dm.awake {
 			dm.awake = true
 			dm.q.Resync(tt(now))
+			for sv := range s.cfg.Servers {
+				s.slot(d, sv).next = -1 // drawn again
+			}
 			s.schedWake(d, now)
 		}
 		return
@@ -201,21 +203,82 @@ func (s *sim) state(d int, now int64, awake bool) {
 	dm.wakeAt = -1
 }
 
-// use is a caller's request (broker.Token): the queue hears of it, a
-// valid token is served from memory, otherwise the caller starts or
+// tell tells the queue of a request now (Queue.Used): a parked entry the
+// request makes wanted is planned again, so the refresh loop may be due
+// sooner.
+func (s *sim) tell(d, sv int, now int64) {
+	sl := s.slot(d, sv)
+	s.daemons[d].q.Used(s.keys[sv], tt(now))
+	sl.queued, sl.untold = true, 0
+	sl.lastUse, sl.toldUse = now, now
+	if sl.mayPark {
+		sl.next = -1 // woken, if wanted: due at once
+	}
+	sl.mayPark = !s.wanted(sl, now, now) // Used unparks an entry it finds wanted
+	s.schedWake(d, now)
+}
+
+// wanted is the queue's rule (schedule.Wanted) for sl's token at at had
+// its last request been at used. The simulator runs every server under
+// the default policy.
+func (s *sim) wanted(sl *slot, used, at int64) bool {
+	var issued, expires time.Time
+	if sl.tokExp != 0 {
+		issued, expires = tt(sl.tokIssued), tt(sl.tokExp)
+	}
+	return schedule.Wanted(schedule.Policy{}, 0, tt(used), issued, expires, tt(at))
+}
+
+// mayBeDue reports whether the queue's plan for sl may have its refresh
+// due by now: the simulator knows the plan after a success (Succeeded
+// returns it), not after what draws jitter or waits for a result.
+func mayBeDue(sl *slot, now int64) bool { return sl.next < 0 || sl.next <= now }
+
+// flush tells the queue, before a Due, of the last request of each of
+// daemon d's tokens that it has not heard of and whose hearing could
+// change what Due does with it.
+//
+// The queue reads when a token was last used only to decide, in Due,
+// whether a refresh that has come due is wanted (and in Used, whether to
+// wake a parked entry, for which use tells at once). So a token whose
+// refresh is not due needs no telling yet. A later request never makes a
+// token less wanted, so a token wanted by the last request the queue
+// heard of is wanted by the last request made: Due decides the same
+// without being told. Else the queue hears of the last request now. And
+// a request for an entry that is missing or may be parked is told at
+// once. That plans exactly what telling the queue of every request
+// would (TestLazyUsedIsExact), for a fraction of the calls: most of a
+// large run's time was in Used.
+func (s *sim) flush(d int, now int64) {
+	dm := &s.daemons[d]
+	if !dm.untold {
+		return
+	}
+	dm.untold = false
+	for sv := range s.cfg.Servers {
+		sl := s.slot(d, sv)
+		if sl.untold == 0 {
+			continue
+		}
+		if !mayBeDue(sl, now) || s.wanted(sl, sl.toldUse, now) {
+			dm.untold = true // still untold
+			continue
+		}
+		dm.q.Used(s.keys[sv], tt(sl.untold-1))
+		sl.toldUse, sl.untold = sl.untold-1, 0
+	}
+}
+
+// use is a caller's request (broker.Token): the queue hears of it (at
+// once, or before it reads it: see flush), a valid token is served from memory, otherwise the caller starts or
 // joins the flight of the token.
 func (s *sim) use(d, sv int, now int64) {
 	dm, sl := &s.daemons[d], s.slot(d, sv)
-	if sl.toldUsed <= sl.tokIssued || now-sl.toldUsed >= tellEvery {
-		// The queue hears of the first request of each token's lifetime
-		// (and of every request while no token is held), then of one a
-		// minute at most: its rule depends on whether and how recently a
-		// token was used, and a minute is small beside the third of a
-		// lifetime it looks back. The broker tells it of every request;
-		// here that would be most of a large run's time.
-		dm.q.Used(s.keys[sv], tt(now))
-		sl.toldUsed = now + 1
-		defer s.schedWake(d, now) // a token gone idle may be due again
+	if s.eager || !sl.queued || sl.mayPark {
+		s.tell(d, sv, now)
+	} else {
+		sl.lastUse, sl.untold = now, now+1
+		dm.untold = true
 	}
 	bin := s.m.bin(now)
 	s.m.requests[bin]++
@@ -258,7 +321,7 @@ func (s *sim) use(d, sv int, now int64) {
 			s.start(d, sv, now, upstream.Caller, false)
 		}
 	}
-	if t := nextUse(&s.cfg.Usage, &dm.day, dm.usage, now, &sl.sessionEnd); t >= 0 && t < s.dur {
+	if t := nextUse(&s.cfg.Usage, &dm.day, &dm.usage, now, &sl.sessionEnd); t >= 0 && t < s.dur {
 		s.ev.push(event{at: t, kind: evUse, d: int32(d), s: uint8(sv)})
 	}
 }
@@ -288,10 +351,22 @@ func (s *sim) wake(d int, now int64) {
 	}
 	dm.wakeAt = -1
 	if free := parallel - dm.running; free > 0 {
+		s.flush(d, now)
 		keys, _ := dm.q.Due(tt(now), free)
+		// Due parks what it takes and finds unwanted. The simulator does
+		// not ask which it took: a token unwanted now that may have been
+		// due may be parked, but not those handed out, which are in
+		// flight. (One parked before stays so: nothing it was unwanted
+		// by has changed, or the simulator would know.)
+		for sv := range s.cfg.Servers {
+			if sl := s.slot(d, sv); sl.queued && !sl.mayPark && mayBeDue(sl, now) {
+				sl.mayPark = !s.wanted(sl, sl.lastUse, now)
+			}
+		}
 		for _, k := range keys {
 			sv := s.serverOf(k)
 			sl := s.slot(d, sv)
+			sl.mayPark = false
 			if sl.phase != phNone {
 				// The background refresh joins the caller's flight (one
 				// single flight per token) and owes the queue its Done.
@@ -483,6 +558,7 @@ func (s *sim) failFlight(d, sv int, now int64, transient bool, notBefore int64) 
 	}
 	sl.failed = true
 	dm.q.Failed(s.keys[sv], tt(now), f)
+	sl.queued, sl.next = true, -1 // a jittered backoff
 	s.fail(d, sv, now, sl.callers)
 	sl.callers = 0
 	s.finish(d, sv, now)
@@ -505,7 +581,8 @@ func (s *sim) succeed(d, sv int, now int64) {
 		}
 	}
 	sl.callers = 0
-	dm.q.Succeeded(s.keys[sv], tt(now), tt(now), tt(sl.tokExp))
+	sl.next = nsOf(dm.q.Succeeded(s.keys[sv], tt(now), tt(now), tt(sl.tokExp)))
+	sl.queued, sl.mayPark = true, false // planned afresh, never parked
 	s.finish(d, sv, now)
 }
 
@@ -523,6 +600,7 @@ func (s *sim) finish(d, sv int, now int64) {
 		sl.fromQueue = false
 		dm.running--
 		dm.q.Done(s.keys[sv], tt(now))
+		sl.next = -1 // a second later, if no outcome was recorded
 	}
 	s.schedWake(d, now)
 }

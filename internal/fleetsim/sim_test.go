@@ -175,3 +175,40 @@ func TestParseOutage(t *testing.T) {
 		}
 	}
 }
+
+// TestLazyUsedIsExact: telling the queue of requests lazily (sim.flush)
+// gives the same run, to the request, as telling it of every request the
+// way the broker does, in days that park and wake tokens, fail, retry,
+// meet 429s and resume laptops during outages.
+func TestLazyUsedIsExact(t *testing.T) {
+	quiet := small(300)
+	outage := small(300)
+	outage.Outages = []Outage{
+		{Target: TargetIdP, Start: 10 * time.Hour, Length: 30 * time.Minute},
+		{Target: TargetAS, Start: 14 * time.Hour, Length: 10 * time.Minute},
+	}
+	limited := small(300)
+	limited.IdP.OrgLimit, limited.AS.OrgLimit = 25, 40
+	short := small(60)
+	short.TokenLifetime, short.Usage.RequestEvery, short.Usage.Gap = 5*time.Minute, 20*time.Second, 7*time.Minute
+	short.Outages = []Outage{{Target: TargetIdP, Start: 11 * time.Hour, Length: 3 * time.Minute}}
+	for name, c := range map[string]Config{"quiet": quiet, "outage": outage, "limited": limited, "short tokens": short} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			lazy, eager := newSim(c), newSim(c)
+			eager.eager = true
+			lazy.loop(nil)
+			eager.loop(nil)
+			a, b := lazy.result(), eager.result()
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("lazy and eager telling differ:\n%+v\n%+v", a.Summary, b.Summary)
+			}
+			if a.Summary.Requests == 0 || a.Summary.TokensObtained == 0 {
+				t.Fatalf("an empty day: %+v", a.Summary)
+			}
+		})
+	}
+}
