@@ -42,43 +42,51 @@ func TestSecurityAborts(t *testing.T) {
 		setup  func(bd *bed)
 		url    func(bd *bed) string
 		reason broker.Reason
+		// hang: the case waits for the broker's timeout, cut to a second.
+		// The others keep the default, so that a loaded machine's slow
+		// transfer of 2 MiB is not taken for an unavailable upstream.
+		hang bool
 	}{
 		{"PRM resource mismatch", func(bd *bed) {
 			bd.tb.MCP.SetTweaks(testbed.MCPTweaks{PRMResource: "https://evil.example/mcp"})
-		}, nil, broker.ReasonDiscoveryFailed},
+		}, nil, broker.ReasonDiscoveryFailed, false},
 		{"PRM without authorization servers", func(bd *bed) {
 			bd.tb.MCP.SetTweaks(testbed.MCPTweaks{PRMAuthorizationServers: []string{}})
-		}, nil, broker.ReasonDiscoveryFailed},
+		}, nil, broker.ReasonDiscoveryFailed, false},
 		{"PRM names a non-loopback http AS", func(bd *bed) {
 			bd.tb.MCP.SetTweaks(testbed.MCPTweaks{PRMAuthorizationServers: []string{"http://as.example.com"}})
-		}, nil, broker.ReasonDiscoveryFailed},
+		}, nil, broker.ReasonDiscoveryFailed, false},
 		{"AS issuer mismatch", func(bd *bed) {
 			bd.tb.AS.SetTweaks(testbed.ASTweaks{MetadataIssuer: "https://evil.example"})
-		}, nil, broker.ReasonDiscoveryFailed},
+		}, nil, broker.ReasonDiscoveryFailed, false},
 		{"AS issuer differs by a trailing slash", func(bd *bed) {
 			bd.tb.AS.SetTweaks(testbed.ASTweaks{MetadataIssuer: bd.tb.AS.Issuer() + "/"})
-		}, nil, broker.ReasonDiscoveryFailed},
+		}, nil, broker.ReasonDiscoveryFailed, false},
 		{"AS without jwt-bearer", func(bd *bed) {
 			bd.tb.AS.SetTweaks(testbed.ASTweaks{OmitJWTBearer: true})
-		}, nil, broker.ReasonDiscoveryFailed},
+		}, nil, broker.ReasonDiscoveryFailed, false},
 		{"oversized PRM", func(bd *bed) {
 			bd.tb.SetFault(testbed.EndpointPRM, testbed.Fault{OversizeBytes: 2 << 20})
-		}, nil, broker.ReasonDiscoveryFailed},
+		}, nil, broker.ReasonDiscoveryFailed, false},
 		{"garbage PRM", func(bd *bed) {
 			bd.tb.SetFault(testbed.EndpointPRM, testbed.Fault{Body: []byte("<html>not json")})
-		}, nil, broker.ReasonDiscoveryFailed},
+		}, nil, broker.ReasonDiscoveryFailed, false},
 		{"wrongly typed AS metadata", func(bd *bed) {
 			bd.tb.SetFault(testbed.EndpointASMetadata, testbed.Fault{Body: []byte(`{"issuer": 42}`)})
-		}, nil, broker.ReasonDiscoveryFailed},
-		{"non-loopback http server URL", nil, func(*bed) string { return "http://mcp.example.com/mcp" }, broker.ReasonInvalidArgument},
-		{"malformed server URL", nil, func(*bed) string { return "https://exa mple/%zz" }, broker.ReasonInvalidArgument},
+		}, nil, broker.ReasonDiscoveryFailed, false},
+		{"non-loopback http server URL", nil, func(*bed) string { return "http://mcp.example.com/mcp" }, broker.ReasonInvalidArgument, false},
+		{"malformed server URL", nil, func(*bed) string { return "https://exa mple/%zz" }, broker.ReasonInvalidArgument, false},
 		{"MCP server never answers", func(bd *bed) {
 			bd.tb.SetFault(testbed.EndpointMCP, testbed.Fault{Hang: true})
-		}, nil, broker.ReasonUpstreamUnavailable},
+		}, nil, broker.ReasonUpstreamUnavailable, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			bd := newBed(t, bedOpts{configure: func(c *broker.Config) { c.Timeout = time.Second }})
+			var opts bedOpts
+			if tt.hang {
+				opts.configure = func(c *broker.Config) { c.Timeout = time.Second }
+			}
+			bd := newBed(t, opts)
 			if tt.setup != nil {
 				tt.setup(bd)
 			}

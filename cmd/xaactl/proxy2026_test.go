@@ -114,7 +114,8 @@ func TestProxyCancellation(t *testing.T) {
 		p.call(t, "0", "tools/list", params2026("")) // the daemon's discovery is done
 		before := env.TB.Requests(testbed.EndpointMCP)
 		p.send(t, `{"jsonrpc":"2.0","id":"w","method":"tools/call","params":`+params2026(`"name":"wait","arguments":{}`)+`}`)
-		p.call(t, "1", "tools/list", params2026("")) // the wait is on its way
+		p.call(t, "1", "tools/list", params2026(""))
+		<-env.TB.MCP.Waiting()
 		p.send(t, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"w","reason":"test"}}`)
 		<-env.TB.MCP.Cancelled()
 		p.call(t, "2", "tools/list", params2026(""))
@@ -129,6 +130,7 @@ func TestProxyCancellation(t *testing.T) {
 		p.send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
 		p.send(t, `{"jsonrpc":"2.0","id":1.5,"method":"tools/call","params":{"name":"wait","arguments":{}}}`)
 		p.call(t, "1", "ping", "{}")
+		<-env.TB.MCP.Waiting() // a cancellation that overtook its request would be ignored
 		p.send(t, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1.5}}`)
 		<-env.TB.MCP.Cancelled() // the go-sdk server cancels only on the notification
 		if r, line := p.call(t, "2", "ping", "{}"); r["result"] == nil {

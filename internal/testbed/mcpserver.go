@@ -23,6 +23,7 @@ type MCPServer struct {
 	tweaks    MCPTweaks
 	srv       *mcp.Server
 	cancelled chan struct{}
+	waiting   chan struct{}
 	seen      map[string]http.Header // by Mcp-Method; see LastHeaders
 }
 

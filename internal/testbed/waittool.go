@@ -12,8 +12,13 @@ import (
 // (up to 2025-11-25) or by the closing of the response stream (2026-07-28).
 func (m *MCPServer) addWaitTool(srv *mcp.Server) {
 	m.cancelled = make(chan struct{}, 16)
+	m.waiting = make(chan struct{}, 16)
 	srv.AddTool(&mcp.Tool{Name: "wait", Description: "Answers only when cancelled.", InputSchema: objectSchema(nil)},
 		func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			select {
+			case m.waiting <- struct{}{}:
+			default:
+			}
 			<-ctx.Done()
 			select {
 			case m.cancelled <- struct{}{}:
@@ -22,6 +27,12 @@ func (m *MCPServer) addWaitTool(srv *mcp.Server) {
 			return nil, ctx.Err()
 		})
 }
+
+// Waiting receives once for each "wait" call the server has begun: a
+// cancellation sent after it has a request to cancel. (A
+// notifications/cancelled that overtakes its request is ignored, as the
+// specification allows.)
+func (m *MCPServer) Waiting() <-chan struct{} { return m.waiting }
 
 // Cancelled receives once for each "wait" call that was cancelled.
 func (m *MCPServer) Cancelled() <-chan struct{} { return m.cancelled }
