@@ -301,8 +301,11 @@ const (
 	// Unknown.
 	ServerState_SERVER_STATE_UNSPECIFIED ServerState = 0
 	// No valid token is held, none is being fetched and nothing failed:
-	// never requested, or expired while nobody asked (not requested within
-	// idle_after and not keep_warm). The next request fetches one.
+	// never requested, or expired while nobody used it. A token is refreshed
+	// in the background only for someone: when it was requested during its
+	// lifetime and within the last quarter of it before the refresh is due,
+	// or within the server's idle_after if it has one, or always for a
+	// keep_warm server. The next request fetches one.
 	ServerState_SERVER_STATE_IDLE ServerState = 1
 	// No valid token is held; a fetch is discovering the server's metadata
 	// (RFC 9728, RFC 8414).
@@ -887,7 +890,9 @@ type GetTokenResponse struct {
 	// When this token was obtained.
 	RefreshedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=refreshed_at,json=refreshedAt,proto3" json:"refreshed_at,omitempty"`
 	// When the daemon plans to refresh it in the background; unset when no
-	// background refresh is planned.
+	// background refresh is planned, as for a token nobody has requested
+	// lately enough (see SERVER_STATE_IDLE): it is left to expire and the
+	// first request after that fetches a new one.
 	NextRefreshAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=next_refresh_at,json=nextRefreshAt,proto3" json:"next_refresh_at,omitempty"`
 	// The DPoP proof for the request named in GetTokenRequest.dpop; empty
 	// for a bearer token or when none was asked for. Single use.
@@ -1747,7 +1752,8 @@ type ServerStatus struct {
 	State ServerState `protobuf:"varint,5,opt,name=state,proto3,enum=xaad.v1.ServerState" json:"state,omitempty"`
 	// When the held token expires; unset when none is held.
 	TokenExpiresAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=token_expires_at,json=tokenExpiresAt,proto3" json:"token_expires_at,omitempty"`
-	// When the next background refresh is planned; unset when none is.
+	// When the next background refresh is planned; unset when none is, as
+	// for a token nobody has requested lately enough (see SERVER_STATE_IDLE).
 	NextRefreshAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=next_refresh_at,json=nextRefreshAt,proto3" json:"next_refresh_at,omitempty"`
 	// When a token was last obtained; unset when never.
 	LastRefreshAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_refresh_at,json=lastRefreshAt,proto3" json:"last_refresh_at,omitempty"`
