@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -366,4 +368,36 @@ func (b *Broker) legacyLocked(urls []string) []string {
 		}
 		gone = append(gone, evicted...)
 	}
+}
+
+// PendingServers describes the unlisted URLs whose first token is being
+// fetched or waits for an unlisted slot, sorted by URL. They are not
+// registered until that token is obtained, so [Broker.Servers] leaves
+// them out; Status lists them, so that a first fetch that takes its time
+// is not invisible. One waiting for a slot shows as discovering, which it
+// does next.
+func (b *Broker) PendingServers() []ServerInfo {
+	u := b.unlisted
+	u.mu.Lock()
+	pending := make([]*server, 0, len(u.pending))
+	for _, p := range u.pending {
+		pending = append(pending, p.srv)
+	}
+	u.mu.Unlock()
+	// u.mu comes before b.mu (unlistedServer), so not both at once here.
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make([]ServerInfo, 0, len(pending))
+	for _, s := range pending {
+		if _, ok := b.servers[s.url]; ok {
+			continue // registered since: Servers lists it
+		}
+		info := b.serverInfoLocked(s)
+		if info.State == ServerIdle {
+			info.State = ServerDiscovering
+		}
+		out = append(out, info)
+	}
+	slices.SortFunc(out, func(a, b ServerInfo) int { return strings.Compare(a.URL, b.URL) })
+	return out
 }

@@ -403,3 +403,44 @@ func TestUnlistedLegacyRecordsHeldToTheBound(t *testing.T) {
 		t.Fatalf("stored: %q", stored)
 	}
 }
+
+// A URL whose first token is on its way is listed by PendingServers as
+// discovering, not by Servers (it is not registered), and leaves the list
+// when its request ends.
+func TestUnlistedPendingIsListed(t *testing.T) {
+	bd := newBed(t, bedOpts{})
+	if _, err := bd.token(t, broker.TokenRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	hang, accepted := hangingListener(t)
+	url := hang + "/mcp"
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := bd.b.Token(ctx, broker.TokenRequest{ServerURL: url})
+		done <- err
+	}()
+	guard := time.Now().Add(30 * time.Second) // a hang guard, not a timing assertion
+	for accepted.Load() == 0 {
+		if time.Now().After(guard) {
+			t.Fatal("the request never reached the hanging server")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	pending := bd.b.PendingServers()
+	if len(pending) != 1 || pending[0].URL != url || pending[0].State != broker.ServerDiscovering || pending[0].Origin != broker.OriginUser {
+		t.Fatalf("pending while its discovery hangs: %+v", pending)
+	}
+	for _, s := range bd.b.Servers() {
+		if s.URL == url {
+			t.Fatalf("Servers lists %s before it yielded a token", url)
+		}
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("a token from a server that never answers")
+	}
+	if pending := bd.b.PendingServers(); len(pending) != 0 {
+		t.Fatalf("pending after its request ended: %+v", pending)
+	}
+}

@@ -124,12 +124,28 @@ func TestUnlistedServersOverTheSocket(t *testing.T) {
 		t.Fatal("12 URLs that never answer, 4 slots: none was refused")
 	}
 
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st.GetServers()) != 1 || st.GetServers()[0].GetUrl() != e.tb.MCP.URL() {
-		t.Fatalf("Status lists %d servers, want only %s", len(st.GetServers()), e.tb.MCP.URL())
+	// A request the client gave up on may still be ending in the daemon:
+	// until it has, Status lists its URL as pending, after the real one.
+	for guard := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st, err := c.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list := st.GetServers()
+		if len(list) == 0 || list[0].GetUrl() != e.tb.MCP.URL() {
+			t.Fatalf("Status does not list %s first: %v", e.tb.MCP.URL(), list)
+		}
+		for _, p := range list[1:] {
+			if !strings.Contains(p.GetUrl(), "/silent") || p.GetState() != xaadv1.ServerState_SERVER_STATE_DISCOVERING {
+				t.Fatalf("Status lists %s in %s; only the real server and pending silent URLs may be there", p.GetUrl(), p.GetState())
+			}
+		}
+		if len(list) == 1 {
+			break
+		}
+		if time.Now().After(guard) {
+			t.Fatalf("the silent URLs stayed pending after their requests ended: %v", list[1:])
+		}
 	}
 	closeSilent() // their flights end now, not at their 10 s
 	c.Close()
@@ -151,5 +167,71 @@ func TestUnlistedServersOverTheSocket(t *testing.T) {
 	}
 	if _, ok := servers[e.tb.MCP.URL()]; len(servers) != 1 || !ok {
 		t.Fatalf("%d server records stored, want the real server's alone", len(servers))
+	}
+}
+
+// While the first token of a URL nobody configured is on its way, Status
+// lists it as DISCOVERING after the known servers; ListServers and health
+// do not know it yet; once its request ends it is gone.
+func TestUnlistedPendingInStatus(t *testing.T) {
+	e := newEnv(t, "")
+	stop := e.start(t)
+	defer stop()
+	c := e.dial(t)
+	defer c.Close()
+	e.login(t, c)
+	ctx := context.Background()
+	if _, err := c.GetToken(ctx, client.TokenRequest{Resource: e.tb.MCP.URL()}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if conn, err := ln.Accept(); err == nil {
+			accepted <- conn
+		}
+	}()
+	silent := fmt.Sprintf("http://%s/mcp", ln.Addr())
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.GetToken(rctx, client.TokenRequest{Resource: silent})
+		done <- err
+	}()
+	conn := <-accepted // its discovery has begun, and hangs
+	defer conn.Close()
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := st.GetServers()
+	if len(list) != 2 || list[0].GetUrl() != e.tb.MCP.URL() || list[1].GetUrl() != silent ||
+		list[1].GetState() != xaadv1.ServerState_SERVER_STATE_DISCOVERING || list[1].GetOrigin() != xaadv1.ServerOrigin_SERVER_ORIGIN_USER {
+		t.Fatalf("Status while the first token of %s is on its way: %v", silent, list)
+	}
+	ls, err := c.ListServers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 1 {
+		t.Fatalf("ListServers lists %d servers, want the registered one", len(ls))
+	}
+	cancel()
+	<-done
+	for guard := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st, err := c.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.GetServers()) == 1 {
+			break
+		}
+		if time.Now().After(guard) {
+			t.Fatalf("still pending after its request ended: %v", st.GetServers())
+		}
 	}
 }

@@ -118,7 +118,9 @@ func (s *service) Status(context.Context, *xaadv1.StatusRequest) (*xaadv1.Status
 		StartedAt: timestamppb.New(s.started),
 		Warnings:  s.warnings,
 	}
-	resp.Servers, resp.ServersOmitted = listServers(s.b.Servers())
+	// The unlisted servers whose first token is on its way come after the
+	// registered ones.
+	resp.Servers, resp.ServersOmitted = listServers(append(s.b.Servers(), s.b.PendingServers()...))
 	if resp.ServersOmitted > 0 {
 		resp.Warnings = append(slices.Clip(s.warnings), omittedWarning(resp.ServersOmitted))
 	}

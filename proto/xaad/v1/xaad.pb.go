@@ -1485,7 +1485,11 @@ type StatusResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The enterprise sign-in.
 	Identity *Identity `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
-	// Every known server, sorted by URL, up to the bound of servers_omitted.
+	// Every known server, sorted by URL, up to the bound of servers_omitted;
+	// then, also by URL, the servers not in the configuration whose first
+	// token is being fetched (DISCOVERING or REFRESHING). Those are not
+	// known yet: ListServers, health and WatchTokens have them only once
+	// that token is obtained.
 	Servers []*ServerStatus `protobuf:"bytes,2,rep,name=servers,proto3" json:"servers,omitempty"`
 	// The daemon's version string.
 	Version string `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
