@@ -110,7 +110,7 @@ func newSim(cfg Config) *sim {
 		s.pushStates(d)
 		for sv := range cfg.Servers {
 			sl := s.slot(d, sv)
-			sl.as = *asPacer
+			sl.as, sl.next = *asPacer, -1
 			if dm.usage.Float64() >= cfg.Usage.UseShare {
 				continue
 			}
@@ -196,7 +196,8 @@ func (s *sim) state(d int, now int64, awake bool) {
 	dm.awake = false
 	for sv := range s.cfg.Servers {
 		if sl := s.slot(d, sv); sl.phase != phNone {
-			sl.callers = 0
+			// No outcome: Done plans the refresh a second later.
+			sl.callers, sl.next = 0, -1
 			s.finish(d, sv, now)
 		}
 	}
@@ -220,7 +221,9 @@ func (s *sim) tell(d, sv int, now int64) {
 
 // wanted is the queue's rule (schedule.Wanted) for sl's token at at had
 // its last request been at used. The simulator runs every server under
-// the default policy.
+// the default policy, and the exactness of the lazy telling (flush) rests
+// on the rule it asks being the one the queue applies: a driver with
+// keep_warm or idle_after servers would pass their Policy here.
 func (s *sim) wanted(sl *slot, used, at int64) bool {
 	var issued, expires time.Time
 	if sl.tokExp != 0 {
@@ -238,9 +241,10 @@ func mayBeDue(sl *slot, now int64) bool { return sl.next < 0 || sl.next <= now }
 // daemon d's tokens that it has not heard of and whose hearing could
 // change what Due does with it.
 //
-// The queue reads when a token was last used only to decide, in Due,
-// whether a refresh that has come due is wanted (and in Used, whether to
-// wake a parked entry, for which use tells at once). So a token whose
+// Of the methods the simulator calls, the queue reads when a token was
+// last used only to decide, in Due, whether a refresh that has come due
+// is wanted (and in Used, whether to wake a parked entry, for which use
+// tells at once). So a token whose
 // refresh is not due needs no telling yet. A later request never makes a
 // token less wanted, so a token wanted by the last request the queue
 // heard of is wanted by the last request made: Due decides the same
@@ -600,7 +604,6 @@ func (s *sim) finish(d, sv int, now int64) {
 		sl.fromQueue = false
 		dm.running--
 		dm.q.Done(s.keys[sv], tt(now))
-		sl.next = -1 // a second later, if no outcome was recorded
 	}
 	s.schedWake(d, now)
 }
