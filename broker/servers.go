@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/xaad-dev/xaad/broker/internal/httpx"
 )
@@ -73,16 +74,12 @@ func (b *Broker) Servers() []ServerInfo {
 	for _, s := range b.servers {
 		out = append(out, b.serverInfoLocked(s))
 	}
-	slices.SortFunc(out, func(a, b ServerInfo) int {
-		if a.URL < b.URL {
-			return -1
-		}
-		if a.URL > b.URL {
-			return 1
-		}
-		return 0
-	})
+	sortByURL(out)
 	return out
+}
+
+func sortByURL(list []ServerInfo) {
+	slices.SortFunc(list, func(a, b ServerInfo) int { return strings.Compare(a.URL, b.URL) })
 }
 
 func (b *Broker) serverInfo(url string) (ServerInfo, error) {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -398,6 +396,6 @@ func (b *Broker) PendingServers() []ServerInfo {
 		}
 		out = append(out, info)
 	}
-	slices.SortFunc(out, func(a, b ServerInfo) int { return strings.Compare(a.URL, b.URL) })
+	sortByURL(out)
 	return out
 }

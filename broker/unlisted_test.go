@@ -3,7 +3,6 @@ package broker_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -39,38 +38,16 @@ func junkServer(t *testing.T, garbage bool) (*httptest.Server, *atomic.Int64) {
 	return s, &n
 }
 
-// hangingListener accepts connections and never answers; accepted counts
-// them.
-func hangingListener(t *testing.T) (string, *atomic.Int64) {
+// hangingListener accepts connections and never answers, until the
+// test ends.
+func hangingListener(t *testing.T) *testbed.Silent {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := testbed.NewSilent()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var accepted atomic.Int64
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			accepted.Add(1)
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return "http://" + ln.Addr().String(), &accepted
+	t.Cleanup(s.Close)
+	return s
 }
 
 // boltStore is a real bbolt store in the test's folder.
@@ -247,7 +224,8 @@ func TestUnlistedHangingURLsLeaveRefreshAlone(t *testing.T) {
 	if _, err := bd.token(t, broker.TokenRequest{}); err != nil { // in use, so refreshed in the background
 		t.Fatal(err)
 	}
-	hang, accepted := hangingListener(t)
+	silent := hangingListener(t)
+	hang := silent.URL()
 	var wg sync.WaitGroup
 	var limited, other atomic.Int64
 	for i := range 300 {
@@ -269,7 +247,7 @@ func TestUnlistedHangingURLsLeaveRefreshAlone(t *testing.T) {
 		})
 	}
 	// The slots are taken, and every URL beyond the pending bound refused.
-	for accepted.Load() < broker.UnlistedSlots || limited.Load() < 300-broker.MaxUnlistedPending {
+	for silent.Accepted() < broker.UnlistedSlots || limited.Load() < 300-broker.MaxUnlistedPending {
 		time.Sleep(time.Millisecond)
 	}
 	exchanges := bd.tb.TokenExchanges()
@@ -288,7 +266,7 @@ func TestUnlistedHangingURLsLeaveRefreshAlone(t *testing.T) {
 	if tok == nil || tok.AccessToken == first.AccessToken {
 		t.Fatal("the registered server's token was not renewed")
 	}
-	if n := accepted.Load(); n > broker.UnlistedSlots {
+	if n := silent.Accepted(); n > broker.UnlistedSlots {
 		t.Fatalf("%d connections to the hanging URLs; the unlisted slots are %d", n, broker.UnlistedSlots)
 	}
 	now, cancel := context.WithCancel(ctx)
@@ -412,7 +390,8 @@ func TestUnlistedPendingIsListed(t *testing.T) {
 	if _, err := bd.token(t, broker.TokenRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	hang, accepted := hangingListener(t)
+	silent := hangingListener(t)
+	hang := silent.URL()
 	url := hang + "/mcp"
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -421,7 +400,7 @@ func TestUnlistedPendingIsListed(t *testing.T) {
 		done <- err
 	}()
 	guard := time.Now().Add(30 * time.Second) // a hang guard, not a timing assertion
-	for accepted.Load() == 0 {
+	for silent.Accepted() == 0 {
 		if time.Now().After(guard) {
 			t.Fatal("the request never reached the hanging server")
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/xaad-dev/xaad/client"
 	"github.com/xaad-dev/xaad/internal/clock"
+	"github.com/xaad-dev/xaad/internal/testbed"
 	xaadv1 "github.com/xaad-dev/xaad/proto/xaad/v1"
 	"github.com/xaad-dev/xaad/storage"
 )
@@ -71,41 +71,18 @@ func TestUnlistedServersOverTheSocket(t *testing.T) {
 
 	// URLs that never answer: they take the unlisted slots, and the rest
 	// are refused, naming the limit, within their deadline.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	silent, err := testbed.NewSilent()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var held sync.WaitGroup
-	var conns []net.Conn
-	var mu sync.Mutex
-	held.Go(func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, conn)
-			mu.Unlock()
-		}
-	})
-	closeSilent := func() {
-		ln.Close()
-		held.Wait()
-		mu.Lock()
-		for _, conn := range conns {
-			conn.Close()
-		}
-		mu.Unlock()
-	}
-	defer closeSilent()
+	defer silent.Close()
 	var wg sync.WaitGroup
 	var limited atomic.Int64
 	for i := range 12 {
 		wg.Go(func() {
 			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
-			_, err := c.GetToken(rctx, client.TokenRequest{Resource: fmt.Sprintf("http://%s/silent%d", ln.Addr(), i)})
+			_, err := c.GetToken(rctx, client.TokenRequest{Resource: fmt.Sprintf("%s/silent%d", silent.URL(), i)})
 			if status.Code(err) == codes.ResourceExhausted || client.ReasonOf(err) == xaadv1.Reason_REASON_LIMIT_EXCEEDED {
 				limited.Add(1)
 				if !strings.Contains(err.Error(), "unlisted first tokens at once") {
@@ -147,7 +124,7 @@ func TestUnlistedServersOverTheSocket(t *testing.T) {
 			t.Fatalf("the silent URLs stayed pending after their requests ended: %v", list[1:])
 		}
 	}
-	closeSilent() // their flights end now, not at their 10 s
+	silent.Close() // their flights end now, not at their 10 s
 	c.Close()
 	stop()
 
@@ -184,26 +161,24 @@ func TestUnlistedPendingInStatus(t *testing.T) {
 	if _, err := c.GetToken(ctx, client.TokenRequest{Resource: e.tb.MCP.URL()}); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	hang, err := testbed.NewSilent()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		if conn, err := ln.Accept(); err == nil {
-			accepted <- conn
-		}
-	}()
-	silent := fmt.Sprintf("http://%s/mcp", ln.Addr())
+	defer hang.Close()
+	silent := hang.URL() + "/mcp"
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
 		_, err := c.GetToken(rctx, client.TokenRequest{Resource: silent})
 		done <- err
 	}()
-	conn := <-accepted // its discovery has begun, and hangs
-	defer conn.Close()
+	for guard := time.Now().Add(30 * time.Second); hang.Accepted() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(guard) { // a hang guard, not a timing assertion
+			t.Fatal("the request never reached the silent server")
+		}
+	}
+	// Its discovery has begun, and hangs.
 	st, err := c.Status(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -48,10 +48,10 @@ type daemon struct {
 type slot struct {
 	tokIssued int64
 	tokExp    int64 // 0: no token
-	// lastUse is the time of the last request; untold is just after it
-	// while the queue has not been told of it yet, 0 once it has;
-	// toldUse is the last request the queue was told of.
-	lastUse, untold, toldUse int64
+	// lastUse is the time of the last request, toldUse of the last one
+	// the queue was told of: the queue has not heard of the last request
+	// while they differ.
+	lastUse, toldUse int64
 	// next is when the queue's plan has the token's refresh due; -1: not
 	// known.
 	next int64

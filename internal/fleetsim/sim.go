@@ -210,8 +210,7 @@ func (s *sim) state(d int, now int64, awake bool) {
 func (s *sim) tell(d, sv int, now int64) {
 	sl := s.slot(d, sv)
 	s.daemons[d].q.Used(s.keys[sv], tt(now))
-	sl.queued, sl.untold = true, 0
-	sl.lastUse, sl.toldUse = now, now
+	sl.queued, sl.lastUse, sl.toldUse = true, now, now
 	if sl.mayPark {
 		sl.next = -1 // woken, if wanted: due at once
 	}
@@ -244,15 +243,14 @@ func mayBeDue(sl *slot, now int64) bool { return sl.next < 0 || sl.next <= now }
 // Of the methods the simulator calls, the queue reads when a token was
 // last used only to decide, in Due, whether a refresh that has come due
 // is wanted (and in Used, whether to wake a parked entry, for which use
-// tells at once). So a token whose
-// refresh is not due needs no telling yet. A later request never makes a
-// token less wanted, so a token wanted by the last request the queue
-// heard of is wanted by the last request made: Due decides the same
-// without being told. Else the queue hears of the last request now. And
-// a request for an entry that is missing or may be parked is told at
-// once. That plans exactly what telling the queue of every request
-// would (TestLazyUsedIsExact), for a fraction of the calls: most of a
-// large run's time was in Used.
+// tells at once). So a token whose refresh is not due needs no telling
+// yet. A later request never makes a token less wanted, so a token
+// wanted by the last request the queue heard of is wanted by the last
+// request made: Due decides the same without being told. Else the queue
+// hears of the last request now. And a request for an entry that is
+// missing or may be parked is told at once. That plans exactly what
+// telling the queue of every request would (TestLazyUsedIsExact), for a
+// fraction of the calls: most of a large run's time was in Used.
 func (s *sim) flush(d int, now int64) {
 	dm := &s.daemons[d]
 	if !dm.untold {
@@ -261,28 +259,27 @@ func (s *sim) flush(d int, now int64) {
 	dm.untold = false
 	for sv := range s.cfg.Servers {
 		sl := s.slot(d, sv)
-		if sl.untold == 0 {
+		if sl.lastUse == sl.toldUse {
 			continue
 		}
 		if !mayBeDue(sl, now) || s.wanted(sl, sl.toldUse, now) {
 			dm.untold = true // still untold
 			continue
 		}
-		dm.q.Used(s.keys[sv], tt(sl.untold-1))
-		sl.toldUse, sl.untold = sl.untold-1, 0
+		dm.q.Used(s.keys[sv], tt(sl.lastUse))
+		sl.toldUse = sl.lastUse
 	}
 }
 
 // use is a caller's request (broker.Token): the queue hears of it (at
-// once, or before it reads it: see flush), a valid token is served from memory, otherwise the caller starts or
-// joins the flight of the token.
+// once, or before it reads it: see flush), a valid token is served from
+// memory, otherwise the caller starts or joins the flight of the token.
 func (s *sim) use(d, sv int, now int64) {
 	dm, sl := &s.daemons[d], s.slot(d, sv)
 	if s.eager || !sl.queued || sl.mayPark {
 		s.tell(d, sv, now)
 	} else {
-		sl.lastUse, sl.untold = now, now+1
-		dm.untold = true
+		sl.lastUse, dm.untold = now, true
 	}
 	bin := s.m.bin(now)
 	s.m.requests[bin]++
